@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace, doing all set-up itself:
+#   1. a Python venv (./.venv) with the pinned test tools (infra/requirements-test.txt);
+#   2. the local AWS emulator (moto server) on a free loopback port, stopped on exit;
+#   3. cargo test over the whole workspace (unit, property, contract, HTTP, end-to-end).
+# Extra arguments go to cargo test (e.g. `infra/test.sh -p saguaro-domain`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+venv="$root/.venv"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum infra/requirements-test.txt | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "==> installing test tools into .venv (infra/requirements-test.txt)"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-test.txt
+  echo "$want" > "$stamp"
+fi
+export SAGUARO_PYTHON="$venv/bin/python"
+
+port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+log="$root/target/moto-server.log"
+mkdir -p "$root/target"
+echo "==> starting moto server on 127.0.0.1:$port (log: target/moto-server.log)"
+"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then
+    echo "moto server failed to start; see $log" >&2; cat "$log" >&2; exit 1
+  fi
+  sleep 0.1
+done
+export SAGUARO_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+
+echo "==> cargo test --workspace --all-targets"
+cargo test --workspace --all-targets "$@"

@@ -1,0 +1,125 @@
+//! The ports adapters implement: the store of customer state, ledger and reward outbox.
+//!
+//! Methods return `Send` futures so that async adapters (DynamoDB) and the in-process store
+//! fit the same trait; the domain itself stays free of any async runtime.
+
+use std::future::Future;
+
+use crate::event::Event;
+use crate::ids::{CustomerId, EventId};
+use crate::ledger::{LedgerLine, LineSeq, Outcome, RewardOutbox};
+use crate::state::CustomerState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer committed this customer first (optimistic concurrency): reload, retry.
+    #[error("customer {customer} was changed concurrently (expected version {expected})")]
+    Conflict { customer: CustomerId, expected: u64 },
+    /// The backing store failed; the cause says how. Retrying later may succeed.
+    #[error("store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Stored data could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// "This event has been applied to this customer": written in the same atomic commit as the
+/// event's ledger lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMarker {
+    pub event_id: EventId,
+    pub customer: CustomerId,
+    /// SHA-256 of the event, to tell a re-delivery from an id reused for another event.
+    pub payload_hash: String,
+}
+
+impl EventMarker {
+    pub fn for_event(event: &Event, customer: &CustomerId) -> Self {
+        Self {
+            event_id: event.id.clone(),
+            customer: customer.clone(),
+            payload_hash: event.payload_hash(),
+        }
+    }
+}
+
+/// One atomic write: the marker (if any), the new state (its `version` must be
+/// `expected_version + 1`), and the lines and rewards to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Commit {
+    pub marker: Option<EventMarker>,
+    pub expected_version: u64,
+    pub state: CustomerState,
+    pub lines: Vec<LedgerLine>,
+    pub rewards: Vec<RewardOutbox>,
+}
+
+impl Commit {
+    /// The commit for an engine outcome computed from state at `expected_version`.
+    pub fn of(marker: Option<EventMarker>, expected_version: u64, outcome: Outcome) -> Self {
+        let mut state = outcome.state;
+        state.version = expected_version + 1;
+        Self {
+            marker,
+            expected_version,
+            state,
+            lines: outcome.lines,
+            rewards: outcome.rewards,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Applied,
+    /// The marker already existed: nothing was written. `same_payload` is false when the id
+    /// was first used for a different event.
+    AlreadyApplied {
+        same_payload: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: usize,
+    /// Lines strictly older than this sequence number (from the previous page).
+    pub before: Option<LineSeq>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerPage {
+    /// Newest first.
+    pub lines: Vec<LedgerLine>,
+    /// Pass as `before` to get the next page; `None` on the last page.
+    pub next: Option<LineSeq>,
+}
+
+/// Customer state with its atomic, idempotent commit.
+pub trait StateStore: Send + Sync {
+    /// The customer's state, or `None` if nothing was ever committed for them.
+    fn load(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Option<CustomerState>, StoreError>> + Send;
+
+    /// Writes everything in `commit` or nothing. The marker check wins over the version check:
+    /// a commit whose marker exists is `AlreadyApplied` whatever the version.
+    fn commit(
+        &self,
+        commit: Commit,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send;
+}
+
+/// Read side: ledger history and rewards.
+pub trait HistoryStore: Send + Sync {
+    fn ledger(
+        &self,
+        customer: &CustomerId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<LedgerPage, StoreError>> + Send;
+
+    fn rewards(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Vec<RewardOutbox>, StoreError>> + Send;
+}

@@ -1,0 +1,137 @@
+//! A customer's loyalty state: everything the engine needs to apply the next event.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::event::Event;
+use crate::ids::CustomerId;
+use crate::ledger::LineSeq;
+use crate::money::{Currency, Money};
+
+/// Earned points not yet spent, reversed or expired. Redemptions and reversals consume lots
+/// soonest-expiring first; a lot expires with what is left of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lot {
+    /// The line that earned it.
+    pub line: LineSeq,
+    /// The lot expires at the end of this day, program timezone. `None`: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_on: Option<Date>,
+    pub remaining: i64,
+}
+
+/// What a payment earned, so that refunds can mirror it whatever the rules say later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRecord {
+    /// `None` while only a refund has been seen (refund delivered before the payment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Money>,
+    /// Earn lines the payment produced: (line, points, month bucket of the earn).
+    #[serde(default)]
+    pub earned: Vec<EarnedLine>,
+    /// Total refunded so far, minor units of the payment's currency.
+    #[serde(default)]
+    pub refunded: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarnedLine {
+    pub line: LineSeq,
+    pub points: i64,
+    /// Points of this line already reversed.
+    pub reversed: i64,
+    /// `YYYY-MM` of the earn, for the rolling tier window.
+    pub month: String,
+}
+
+/// Points a rule has given in one calendar period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapCounter {
+    pub rule: String,
+    /// `2026-12-05`, `2026-12`, `2026` or `ever`.
+    pub period: String,
+    /// When the period ends; `None` for `ever`. Counters are dropped a while after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends: Option<Timestamp>,
+    pub used: i64,
+}
+
+/// The latest known state of one subscription (newest `occurred_at` wins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionSnapshot {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_amount: Option<Money>,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerState {
+    pub customer: CustomerId,
+    /// Optimistic concurrency: the version this state was read at (0: never stored).
+    pub version: u64,
+    pub balance: i64,
+    /// Points consumed beyond the lots (balance below zero); paid back by the next earnings.
+    pub deficit: i64,
+    pub next_seq: LineSeq,
+    pub lots: Vec<Lot>,
+    /// Earned minus reversed, all time.
+    pub qualifying_lifetime: i64,
+    /// Earned minus reversed by `YYYY-MM` (program timezone), for the rolling window.
+    pub qualifying_by_month: BTreeMap<String, i64>,
+    /// The tier after the last event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<String>,
+    /// Tiers ever entered (`on_tier` rewards are issued once).
+    pub tiers_reached: BTreeSet<String>,
+    /// Named access grants from `access` rewards.
+    pub grants: BTreeSet<String>,
+    pub caps: Vec<CapCounter>,
+    pub payments: BTreeMap<String, PaymentRecord>,
+    pub subscriptions: BTreeMap<String, SubscriptionSnapshot>,
+    /// The currency of the latest payment: billing credits are issued in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<CustomerId>,
+    /// This customer's referral has converted (once per referred customer).
+    pub referral_converted: bool,
+    /// As a referrer: the customers whose conversion has been credited.
+    pub referred: BTreeSet<String>,
+    /// Follow-up events committed with this state and not yet applied to their customer.
+    pub pending: Vec<Event>,
+}
+
+impl CustomerState {
+    pub fn new(customer: CustomerId) -> Self {
+        Self {
+            customer,
+            version: 0,
+            balance: 0,
+            deficit: 0,
+            next_seq: 1,
+            lots: Vec::new(),
+            qualifying_lifetime: 0,
+            qualifying_by_month: BTreeMap::new(),
+            tier: None,
+            tiers_reached: BTreeSet::new(),
+            grants: BTreeSet::new(),
+            caps: Vec::new(),
+            payments: BTreeMap::new(),
+            subscriptions: BTreeMap::new(),
+            currency: None,
+            referrer: None,
+            referral_converted: false,
+            referred: BTreeSet::new(),
+            pending: Vec::new(),
+        }
+    }
+}
