@@ -1,1 +1,9 @@
-//! placeholder
+//! Saguaro's application layer, shared by the local runner and the Lambda functions:
+//! applying events through the store port ([`earn`]), the `POST /events` format
+//! ([`incoming`]) and the HTTP routes of DESIGN §8 over plain `http` types ([`http`]).
+
+pub mod earn;
+pub mod http;
+pub mod incoming;
+
+pub use earn::{Applied, EarnError, Earner, StateCache};

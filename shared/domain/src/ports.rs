@@ -123,3 +123,51 @@ pub trait HistoryStore: Send + Sync {
         customer: &CustomerId,
     ) -> impl Future<Output = Result<Vec<RewardOutbox>, StoreError>> + Send;
 }
+
+impl<T: StateStore> StateStore for std::sync::Arc<T> {
+    fn load(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Option<CustomerState>, StoreError>> + Send {
+        (**self).load(customer)
+    }
+
+    fn commit(
+        &self,
+        commit: Commit,
+    ) -> impl Future<Output = Result<CommitOutcome, StoreError>> + Send {
+        (**self).commit(commit)
+    }
+}
+
+impl<T: HistoryStore> HistoryStore for std::sync::Arc<T> {
+    fn ledger(
+        &self,
+        customer: &CustomerId,
+        page: PageRequest,
+    ) -> impl Future<Output = Result<LedgerPage, StoreError>> + Send {
+        (**self).ledger(customer, page)
+    }
+
+    fn rewards(
+        &self,
+        customer: &CustomerId,
+    ) -> impl Future<Output = Result<Vec<RewardOutbox>, StoreError>> + Send {
+        (**self).rewards(customer)
+    }
+}
+
+/// What time it is. Handlers ask this port, so tests can fix the time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> jiff::Timestamp;
+}
+
+/// The machine's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}

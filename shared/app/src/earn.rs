@@ -1,0 +1,206 @@
+//! Applying events: load the customer, run the engine, commit atomically, retry on a
+//! concurrent writer, then deliver follow-ups (a referral to the referrer). Every write to a
+//! customer's points goes through here, locally and in the earn Lambda alike.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use saguaro_domain::engine::{self, EngineError};
+use saguaro_domain::ids::CustomerId;
+use saguaro_domain::ports::{Commit, CommitOutcome, EventMarker, StateStore, StoreError};
+use saguaro_domain::{CustomerState, Event, EventId, Program};
+use tracing::{debug, info, warn};
+
+/// Optimistic-concurrency retries before giving up (the queue will redeliver).
+const MAX_ATTEMPTS: usize = 16;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EarnError {
+    /// The event cannot be applied as it is; retrying will not help.
+    #[error("event {event_id} cannot be applied")]
+    Rejected {
+        event_id: EventId,
+        #[source]
+        source: EngineError,
+    },
+    /// The id was first used for a different event.
+    #[error("event id {0} was already used for a different event")]
+    IdReused(EventId),
+    #[error("store failed")]
+    Store(#[from] StoreError),
+    #[error("customer {0} kept changing under us")]
+    Contended(CustomerId),
+}
+
+impl EarnError {
+    /// Whether a later retry of the same event may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Rejected { .. } | Self::IdReused(_) => false,
+            Self::Store(StoreError::Corrupt(_)) => false,
+            Self::Store(_) | Self::Contended(_) => true,
+        }
+    }
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// First application: the event's lines and rewards were committed.
+    New { lines: usize, rewards: usize },
+    /// The event had been applied before; nothing changed.
+    Duplicate,
+}
+
+/// States already read in this batch (the earn Lambda reads each customer once per batch).
+/// Entries are exactly what was last committed or loaded; a conflict evicts the entry.
+#[derive(Debug, Default)]
+pub struct StateCache {
+    states: HashMap<CustomerId, CustomerState>,
+}
+
+/// Applies events to a store under one program.
+#[derive(Debug)]
+pub struct Earner<S> {
+    store: S,
+    program: Arc<Program>,
+}
+
+impl<S: StateStore> Earner<S> {
+    pub fn new(store: S, program: Arc<Program>) -> Self {
+        Self { store, program }
+    }
+
+    pub fn program(&self) -> &Program {
+        &self.program
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Applies one event, with no cache.
+    pub async fn apply(&self, event: &Event) -> Result<Applied, EarnError> {
+        self.apply_cached(event, &mut StateCache::default()).await
+    }
+
+    /// Applies one event, reading customer state from `cache` when it has it.
+    pub async fn apply_cached(
+        &self,
+        event: &Event,
+        cache: &mut StateCache,
+    ) -> Result<Applied, EarnError> {
+        let applied = self.apply_to(event, &event.customer, cache).await?;
+        // Also after a duplicate: a crash may have come between the commit and the follow-ups.
+        self.deliver_follow_ups(&event.customer, cache).await?;
+        Ok(applied)
+    }
+
+    async fn state(
+        &self,
+        customer: &CustomerId,
+        cache: &mut StateCache,
+    ) -> Result<CustomerState, EarnError> {
+        if let Some(s) = cache.states.get(customer) {
+            return Ok(s.clone());
+        }
+        let state = self
+            .store
+            .load(customer)
+            .await?
+            .unwrap_or_else(|| CustomerState::new(customer.clone()));
+        cache.states.insert(customer.clone(), state.clone());
+        Ok(state)
+    }
+
+    async fn apply_to(
+        &self,
+        event: &Event,
+        beneficiary: &CustomerId,
+        cache: &mut StateCache,
+    ) -> Result<Applied, EarnError> {
+        let marker = EventMarker::for_event(event, beneficiary);
+        for _ in 0..MAX_ATTEMPTS {
+            let state = self.state(beneficiary, cache).await?;
+            let outcome = engine::apply(&self.program, &state, event).map_err(|source| {
+                EarnError::Rejected {
+                    event_id: event.id.clone(),
+                    source,
+                }
+            })?;
+            let (lines, rewards) = (outcome.lines.len(), outcome.rewards.len());
+            let commit = Commit::of(Some(marker.clone()), state.version, outcome);
+            let new_state = commit.state.clone();
+            match self.store.commit(commit).await {
+                Ok(CommitOutcome::Applied) => {
+                    info!(event_id = %event.id, customer = %beneficiary, lines, rewards, balance = new_state.balance, "applied");
+                    cache.states.insert(beneficiary.clone(), new_state);
+                    return Ok(Applied::New { lines, rewards });
+                }
+                Ok(CommitOutcome::AlreadyApplied { same_payload: true }) => {
+                    debug!(event_id = %event.id, customer = %beneficiary, "duplicate delivery");
+                    return Ok(Applied::Duplicate);
+                }
+                Ok(CommitOutcome::AlreadyApplied {
+                    same_payload: false,
+                }) => {
+                    warn!(event_id = %event.id, customer = %beneficiary, "event id reused for a different event");
+                    return Err(EarnError::IdReused(event.id.clone()));
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    debug!(event_id = %event.id, customer = %beneficiary, "version conflict, retrying");
+                    cache.states.remove(beneficiary);
+                }
+                Err(e) => {
+                    cache.states.remove(beneficiary);
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(EarnError::Contended(beneficiary.clone()))
+    }
+
+    /// Applies the follow-ups kept in `customer`'s state to their own customers, then clears
+    /// them. Each follow-up is idempotent by its marker, so a crash anywhere here is harmless.
+    async fn deliver_follow_ups(
+        &self,
+        customer: &CustomerId,
+        cache: &mut StateCache,
+    ) -> Result<(), EarnError> {
+        for _ in 0..MAX_ATTEMPTS {
+            let state = self.state(customer, cache).await?;
+            if state.pending.is_empty() {
+                return Ok(());
+            }
+            for follow_up in &state.pending {
+                if let Some(referrer) = &follow_up.refs.referrer {
+                    self.apply_to(follow_up, referrer, cache).await?;
+                }
+            }
+            let mut cleared = state.clone();
+            cleared.pending.clear();
+            cleared.version = state.version + 1;
+            let commit = Commit {
+                marker: None,
+                expected_version: state.version,
+                state: cleared.clone(),
+                lines: Vec::new(),
+                rewards: Vec::new(),
+            };
+            match self.store.commit(commit).await {
+                Ok(_) => {
+                    cache.states.insert(customer.clone(), cleared);
+                    return Ok(());
+                }
+                Err(StoreError::Conflict { .. }) => {
+                    cache.states.remove(customer);
+                }
+                Err(e) => {
+                    cache.states.remove(customer);
+                    return Err(e.into());
+                }
+            }
+        }
+        Err(EarnError::Contended(customer.clone()))
+    }
+}
