@@ -1,0 +1,109 @@
+//! The `saguaro` binary: `check` and `serve` on good and bad program files.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn saguaro() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_saguaro"));
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    c
+}
+
+fn bad_program() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("saguaro-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/program.example.toml"
+    ))
+    .unwrap()
+    .replace(
+        "on = \"subscription.upgraded\"",
+        "on = \"subscription.upgrade\"",
+    );
+    std::fs::write(&path, source).unwrap();
+    path
+}
+
+#[test]
+fn when_example_program_is_checked_then_it_passes() {
+    let out = saguaro()
+        .args(["check", "infra/program.example.toml"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok: \"Acme Rewards\""));
+}
+
+#[test]
+fn when_program_is_invalid_then_check_and_serve_exit_non_zero_naming_key_and_line() {
+    let bad = bad_program();
+    for args in [
+        vec!["check", bad.to_str().unwrap()],
+        vec![
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--program",
+            bad.to_str().unwrap(),
+        ],
+    ] {
+        let out = saguaro().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("line 24")
+                && err.contains("`earn.on`")
+                && err.contains("subscription.upgrade"),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    let out = saguaro()
+        .args(["check", "no/such/file.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read no/such/file.toml"));
+}
+
+#[test]
+fn when_serve_starts_then_it_listens_and_answers() {
+    let mut child = saguaro()
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    use std::io::{Read, Write};
+    write!(
+        stream,
+        "GET /customers/custom/nobody HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(response.starts_with("HTTP/1.1 404"), "{response}");
+    assert!(
+        response.ends_with("{\"error\":\"not_found\"}"),
+        "{response}"
+    );
+}
