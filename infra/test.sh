@@ -2,7 +2,8 @@
 # Runs every test of the workspace, doing all set-up itself:
 #   1. a Python venv (./.venv) with the pinned test tools (infra/requirements-test.txt);
 #   2. the local AWS emulator (moto server) on a free loopback port, stopped on exit;
-#   3. cargo test over the whole workspace (unit, property, contract, HTTP, end-to-end).
+#   3. cfn-lint on template.yaml;
+#   4. cargo test over the whole workspace (unit, property, contract, HTTP, end-to-end).
 # Extra arguments go to cargo test (e.g. `infra/test.sh -p saguaro-domain`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +24,8 @@ port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0
 log="$root/target/moto-server.log"
 mkdir -p "$root/target"
 echo "==> starting moto server on 127.0.0.1:$port (log: target/moto-server.log)"
-"$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# One request at a time: see infra/scripts/moto_server.py for why.
+"$venv/bin/python" infra/scripts/moto_server.py "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
@@ -35,6 +37,9 @@ for _ in $(seq 1 100); do
 done
 export SAGUARO_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+
+echo "==> cfn-lint template.yaml"
+"$venv/bin/cfn-lint" template.yaml
 
 echo "==> cargo test --workspace --all-targets"
 cargo test --workspace --all-targets "$@"

@@ -57,6 +57,30 @@ pub enum Applied {
 #[derive(Debug, Default)]
 pub struct StateCache {
     states: HashMap<CustomerId, CustomerState>,
+    /// A disabled cache keeps nothing: every read goes to the store.
+    disabled: bool,
+}
+
+impl StateCache {
+    /// A cache that keeps nothing (one-off applications).
+    pub fn disabled() -> Self {
+        Self {
+            states: HashMap::new(),
+            disabled: true,
+        }
+    }
+
+    fn keep(&mut self, customer: &CustomerId, state: &CustomerState) {
+        if !self.disabled {
+            self.states.insert(customer.clone(), state.clone());
+        }
+    }
+
+    fn put_back(&mut self, state: CustomerState) {
+        if !self.disabled {
+            self.states.insert(state.customer.clone(), state);
+        }
+    }
 }
 
 /// Applies events to a store under one program.
@@ -81,7 +105,7 @@ impl<S: StateStore> Earner<S> {
 
     /// Applies one event, with no cache.
     pub async fn apply(&self, event: &Event) -> Result<Applied, EarnError> {
-        self.apply_cached(event, &mut StateCache::default()).await
+        self.apply_cached(event, &mut StateCache::disabled()).await
     }
 
     /// Applies one event, reading customer state from `cache` when it has it.
@@ -96,21 +120,20 @@ impl<S: StateStore> Earner<S> {
         Ok(applied)
     }
 
+    /// The customer's state, taken out of the cache: the caller puts back what it commits.
     async fn state(
         &self,
         customer: &CustomerId,
         cache: &mut StateCache,
     ) -> Result<CustomerState, EarnError> {
-        if let Some(s) = cache.states.get(customer) {
-            return Ok(s.clone());
+        if let Some(s) = cache.states.remove(customer) {
+            return Ok(s);
         }
-        let state = self
+        Ok(self
             .store
             .load(customer)
             .await?
-            .unwrap_or_else(|| CustomerState::new(customer.clone()));
-        cache.states.insert(customer.clone(), state.clone());
-        Ok(state)
+            .unwrap_or_else(|| CustomerState::new(customer.clone())))
     }
 
     async fn apply_to(
@@ -122,28 +145,32 @@ impl<S: StateStore> Earner<S> {
         let marker = EventMarker::for_event(event, beneficiary);
         for _ in 0..MAX_ATTEMPTS {
             let state = self.state(beneficiary, cache).await?;
-            let outcome = engine::apply(&self.program, &state, event).map_err(|source| {
+            let version = state.version;
+            let outcome = engine::apply_owned(&self.program, state, event).map_err(|source| {
                 EarnError::Rejected {
                     event_id: event.id.clone(),
                     source,
                 }
             })?;
             let (lines, rewards) = (outcome.lines.len(), outcome.rewards.len());
-            let commit = Commit::of(Some(marker.clone()), state.version, outcome);
-            let new_state = commit.state.clone();
+            let commit = Commit::of(Some(marker.clone()), version, outcome);
+            let balance = commit.state.balance;
+            // Kept before the commit consumes it; evicted below unless the commit is applied.
+            cache.keep(beneficiary, &commit.state);
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Applied) => {
-                    info!(event_id = %event.id, customer = %beneficiary, lines, rewards, balance = new_state.balance, "applied");
-                    cache.states.insert(beneficiary.clone(), new_state);
+                    info!(event_id = %event.id, customer = %beneficiary, lines, rewards, balance, "applied");
                     return Ok(Applied::New { lines, rewards });
                 }
                 Ok(CommitOutcome::AlreadyApplied { same_payload: true }) => {
+                    cache.states.remove(beneficiary);
                     debug!(event_id = %event.id, customer = %beneficiary, "duplicate delivery");
                     return Ok(Applied::Duplicate);
                 }
                 Ok(CommitOutcome::AlreadyApplied {
                     same_payload: false,
                 }) => {
+                    cache.states.remove(beneficiary);
                     warn!(event_id = %event.id, customer = %beneficiary, "event id reused for a different event");
                     return Err(EarnError::IdReused(event.id.clone()));
                 }
@@ -170,6 +197,7 @@ impl<S: StateStore> Earner<S> {
         for _ in 0..MAX_ATTEMPTS {
             let state = self.state(customer, cache).await?;
             if state.pending.is_empty() {
+                cache.put_back(state);
                 return Ok(());
             }
             for follow_up in &state.pending {
@@ -177,21 +205,20 @@ impl<S: StateStore> Earner<S> {
                     self.apply_to(follow_up, referrer, cache).await?;
                 }
             }
-            let mut cleared = state.clone();
+            let expected_version = state.version;
+            let mut cleared = state;
             cleared.pending.clear();
-            cleared.version = state.version + 1;
+            cleared.version = expected_version + 1;
+            cache.keep(customer, &cleared);
             let commit = Commit {
                 marker: None,
-                expected_version: state.version,
-                state: cleared.clone(),
+                expected_version,
+                state: cleared,
                 lines: Vec::new(),
                 rewards: Vec::new(),
             };
             match self.store.commit(commit).await {
-                Ok(_) => {
-                    cache.states.insert(customer.clone(), cleared);
-                    return Ok(());
-                }
+                Ok(_) => return Ok(()),
                 Err(StoreError::Conflict { .. }) => {
                     cache.states.remove(customer);
                 }

@@ -93,6 +93,7 @@ pub fn parse_event(body: &[u8]) -> Result<Event, IncomingError> {
             status: s.status,
             started_at: s.started_at,
             monthly_amount: None,
+            resource_version: None,
         }),
         refs: Refs {
             payment: body.payment,

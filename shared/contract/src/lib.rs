@@ -196,6 +196,7 @@ pub async fn commit_then_load_round_trips_the_whole_state<S: StateStore + Histor
         status: Some("active".into()),
         started_at: Some(at(0)),
         monthly_amount: Some(Money::new(1999, usd())),
+        resource_version: None,
     });
     let mut referral = Event::new(
         "ref-1",

@@ -56,6 +56,11 @@ pub type Result<T> = std::result::Result<T, EngineError>;
 /// Applies `event` to the customer whose state is given (the event's customer, or for a
 /// `referral.converted` event, its referrer).
 pub fn apply(program: &Program, state: &CustomerState, event: &Event) -> Result<Outcome> {
+    apply_owned(program, state.clone(), event)
+}
+
+/// [`apply`] consuming the state, which saves a copy on the hot path.
+pub fn apply_owned(program: &Program, state: CustomerState, event: &Event) -> Result<Outcome> {
     let role = if state.customer == event.customer {
         Beneficiary::Customer
     } else if event.trigger == Trigger::ReferralConverted
@@ -73,7 +78,7 @@ pub fn apply(program: &Program, state: &CustomerState, event: &Event) -> Result<
         program,
         event,
         local,
-        state: state.clone(),
+        state,
         lines: Vec::new(),
         rewards: Vec::new(),
         follow_ups: Vec::new(),
@@ -144,6 +149,7 @@ impl Run<'_> {
 
     fn customer_event(&mut self) -> Result<()> {
         let event = self.event;
+        let change = self.classify_change();
         self.remember_subscription();
         if self.state.referrer.is_none() {
             self.state.referrer = event
@@ -160,7 +166,40 @@ impl Run<'_> {
                 }
                 Ok(())
             }
+            Trigger::SubscriptionChanged => match change {
+                Some(trigger) => {
+                    let mut resolved = event.clone();
+                    resolved.trigger = trigger;
+                    self.earn_by_rules(&resolved, Beneficiary::Customer)
+                        .map(drop)
+                }
+                None => Ok(()),
+            },
             _ => self.earn_by_rules(event, Beneficiary::Customer).map(drop),
+        }
+    }
+
+    /// For `subscription.changed`: upgraded or downgraded, by the monthly amount against the
+    /// stored snapshot, when the change is newer than it and both amounts are known in one
+    /// currency. Anything else (first sight, late delivery, same value) earns nothing.
+    fn classify_change(&self) -> Option<Trigger> {
+        let event = self.event;
+        if event.trigger != Trigger::SubscriptionChanged {
+            return None;
+        }
+        let new = event.subscription.as_ref()?;
+        let old = self.state.subscriptions.get(&new.id)?;
+        if !old.is_older_than(new.resource_version, event.occurred_at) {
+            return None;
+        }
+        let (before, after) = (old.monthly_amount?, new.monthly_amount?);
+        if before.currency != after.currency {
+            return None;
+        }
+        match after.minor.cmp(&before.minor) {
+            std::cmp::Ordering::Greater => Some(Trigger::SubscriptionUpgraded),
+            std::cmp::Ordering::Less => Some(Trigger::SubscriptionDowngraded),
+            std::cmp::Ordering::Equal => None,
         }
     }
 
@@ -171,7 +210,7 @@ impl Run<'_> {
         let at = self.event.occurred_at;
         let entry = self.state.subscriptions.get(&sub.id);
         // A late, older event cannot overwrite a newer snapshot.
-        if entry.is_some_and(|s| s.updated_at > at) {
+        if entry.is_some_and(|s| !s.is_older_than(sub.resource_version, at)) {
             return;
         }
         let mut snapshot = SubscriptionSnapshot {
@@ -179,6 +218,7 @@ impl Run<'_> {
             status: sub.status.clone(),
             started_at: sub.started_at,
             monthly_amount: sub.monthly_amount,
+            resource_version: sub.resource_version,
             updated_at: at,
         };
         if let Some(old) = entry {
@@ -186,6 +226,7 @@ impl Run<'_> {
             snapshot.status = snapshot.status.or_else(|| old.status.clone());
             snapshot.started_at = snapshot.started_at.or(old.started_at);
             snapshot.monthly_amount = snapshot.monthly_amount.or(old.monthly_amount);
+            snapshot.resource_version = snapshot.resource_version.or(old.resource_version);
         }
         if self.event.trigger == Trigger::SubscriptionCancelled {
             snapshot.status = Some("cancelled".to_owned());

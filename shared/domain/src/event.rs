@@ -20,6 +20,10 @@ pub enum Trigger {
     SubscriptionDowngraded,
     SubscriptionCancelled,
     SubscriptionAnniversary,
+    /// A subscription changed and the provider did not say how (Chargebee's
+    /// `subscription_changed`): the engine compares the new monthly amount with the stored
+    /// snapshot and applies the `subscription.upgraded` or `subscription.downgraded` rules.
+    SubscriptionChanged,
     ReferralConverted,
     PaymentRefunded,
     /// `custom.<name>`: the merchant's own events.
@@ -38,7 +42,10 @@ impl Trigger {
     pub fn is_internal(&self) -> bool {
         matches!(
             self,
-            Self::PointsExpired | Self::PromotionGranted | Self::PointsAdjusted
+            Self::PointsExpired
+                | Self::PromotionGranted
+                | Self::PointsAdjusted
+                | Self::SubscriptionChanged
         )
     }
 
@@ -56,6 +63,7 @@ impl Trigger {
             Self::SubscriptionDowngraded => "subscription.downgraded",
             Self::SubscriptionCancelled => "subscription.cancelled",
             Self::SubscriptionAnniversary => "subscription.anniversary",
+            Self::SubscriptionChanged => "subscription.changed",
             Self::ReferralConverted => "referral.converted",
             Self::PaymentRefunded => "payment.refunded",
             Self::Custom(name) => name,
@@ -76,6 +84,7 @@ impl FromStr for Trigger {
             "subscription.downgraded" => Self::SubscriptionDowngraded,
             "subscription.cancelled" => Self::SubscriptionCancelled,
             "subscription.anniversary" => Self::SubscriptionAnniversary,
+            "subscription.changed" => Self::SubscriptionChanged,
             "referral.converted" => Self::ReferralConverted,
             "payment.refunded" => Self::PaymentRefunded,
             "points.expired" => Self::PointsExpired,
@@ -130,6 +139,10 @@ pub struct SubscriptionInfo {
     /// The recurring amount normalised per month, where the provider tells it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_amount: Option<Money>,
+    /// The provider's ordering of changes to this subscription (Chargebee's
+    /// `resource_version`, ms). When both sides have one, it decides which state is newer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<i64>,
 }
 
 /// Ids needed later.
@@ -225,6 +238,7 @@ mod tests {
             "referral.converted",
             "payment.refunded",
             "custom.review_written",
+            "subscription.changed",
             "points.expired",
             "promotion.granted",
             "points.adjusted",

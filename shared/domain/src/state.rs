@@ -59,7 +59,8 @@ pub struct CapCounter {
     pub used: i64,
 }
 
-/// The latest known state of one subscription (newest `occurred_at` wins).
+/// The latest known state of one subscription: the newest wins, by the provider's
+/// `resource_version` when both sides have one, else by `occurred_at`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SubscriptionSnapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -70,6 +71,8 @@ pub struct SubscriptionSnapshot {
     pub started_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_amount: Option<Money>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<i64>,
     pub updated_at: Timestamp,
 }
 
@@ -132,6 +135,16 @@ impl CustomerState {
             referral_converted: false,
             referred: BTreeSet::new(),
             pending: Vec::new(),
+        }
+    }
+}
+
+impl SubscriptionSnapshot {
+    /// Whether a change with this `resource_version` / `occurred_at` is newer than the snapshot.
+    pub fn is_older_than(&self, resource_version: Option<i64>, occurred_at: Timestamp) -> bool {
+        match (self.resource_version, resource_version) {
+            (Some(stored), Some(new)) => new > stored,
+            _ => occurred_at >= self.updated_at,
         }
     }
 }

@@ -189,6 +189,7 @@ plans = ["price_gold"]
         status: Some("active".into()),
         started_at: None,
         monthly_amount: None,
+        resource_version: None,
     });
     let mut basic = gold.clone();
     basic.id = saguaro_domain::EventId::new("b");
@@ -600,4 +601,88 @@ multiplier = "2"
     );
     assert_eq!(earned(&r), vec![100, 20, 10]);
     assert_eq!(r.state.tier.as_deref(), Some("Member"));
+}
+
+#[test]
+fn when_subscription_changes_without_previous_values_then_stored_snapshot_and_resource_version_decide()
+ {
+    let p = program(
+        r#"
+[[earn]]
+id = "up"
+on = "subscription.upgraded"
+points = 250
+[[earn]]
+id = "down"
+on = "subscription.downgraded"
+points = 1
+"#,
+    );
+    let change = |id: &str, at: &str, monthly: i64, version: i64, trigger: Trigger| {
+        let mut e = Event::new(id, alice(), trigger, t(at));
+        e.subscription = Some(saguaro_domain::SubscriptionInfo {
+            id: "sub_1".into(),
+            plan: Some(format!("plan-{monthly}")),
+            status: Some("active".into()),
+            started_at: None,
+            monthly_amount: Some(money(monthly, "usd")),
+            resource_version: Some(version),
+        });
+        e
+    };
+    let r = run(
+        &p,
+        &[
+            change(
+                "c0",
+                "2026-05-01T00:00:00Z",
+                1_000,
+                100,
+                Trigger::SubscriptionCreated,
+            ),
+            // first change: 10 → 20 a month: upgrade
+            change(
+                "c1",
+                "2026-05-02T00:00:00Z",
+                2_000,
+                300,
+                Trigger::SubscriptionChanged,
+            ),
+            // a late delivery of an older change (version 200) neither earns nor undoes it
+            change(
+                "c2",
+                "2026-05-01T12:00:00Z",
+                500,
+                200,
+                Trigger::SubscriptionChanged,
+            ),
+            // same value again: nothing
+            change(
+                "c3",
+                "2026-05-03T00:00:00Z",
+                2_000,
+                400,
+                Trigger::SubscriptionChanged,
+            ),
+            // 20 → 5: downgrade
+            change(
+                "c4",
+                "2026-05-04T00:00:00Z",
+                500,
+                500,
+                Trigger::SubscriptionChanged,
+            ),
+        ],
+    );
+    let rules: Vec<(&str, &str)> = r
+        .lines
+        .iter()
+        .map(|l| (l.event_id.as_str(), l.rule.as_str()))
+        .collect();
+    assert_eq!(rules, vec![("c1", "up"), ("c4", "down")]);
+    let snapshot = &r.state.subscriptions["sub_1"];
+    assert_eq!(
+        (snapshot.monthly_amount, snapshot.resource_version),
+        (Some(money(500, "usd")), Some(500))
+    );
 }

@@ -1,0 +1,71 @@
+//! Counts DynamoDB requests by operation, for tests and benchmarks ("one commit is one
+//! `TransactWriteItems`"). An SDK interceptor: add it to the client's config with
+//! `aws_sdk_dynamodb::config::Builder::interceptor(counter.clone())`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+
+/// DynamoDB's JSON protocol names the operation in this header: `DynamoDB_20120810.Query`.
+const TARGET_HEADER: &str = "x-amz-target";
+
+/// Shared counter of HTTP requests sent, by operation name (`Query`, `TransactWriteItems`...).
+/// Every attempt counts, retries included: it measures what DynamoDB bills and sees.
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter {
+    counts: Arc<Mutex<BTreeMap<String, u64>>>,
+}
+
+impl RequestCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests sent for `operation` so far.
+    pub fn get(&self, operation: &str) -> u64 {
+        self.lock().get(operation).copied().unwrap_or(0)
+    }
+
+    /// All requests sent so far, by operation.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.lock().clone()
+    }
+
+    /// Requests of every operation.
+    pub fn total(&self) -> u64 {
+        self.lock().values().sum()
+    }
+
+    pub fn reset(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+        // A panic elsewhere cannot leave a count map half-updated: keep counting.
+        self.counts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "saguaro-request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context.request().headers().get(TARGET_HEADER);
+        let operation = target
+            .and_then(|t| t.rsplit_once('.').map(|(_, op)| op))
+            .or(target)
+            .unwrap_or("unknown");
+        *self.lock().entry(operation.to_owned()).or_insert(0) += 1;
+        Ok(())
+    }
+}

@@ -1,0 +1,23 @@
+//! Saguaro's store on DynamoDB: [`DynamoStore`] implements the domain's `StateStore` and
+//! `HistoryStore` ports on one on-demand table (DESIGN §6).
+//!
+//! - [`keys`]: the table layout, every key builder and attribute name.
+//! - [`create_table`]: the table definition as code (tests, local runs), mirrored by the SAM
+//!   template.
+//! - [`RequestCounter`]: an SDK interceptor counting requests by operation, for tests and
+//!   benchmarks.
+//!
+//! A commit is one `TransactWriteItems`; a load is one Query. See [`store`] for how the
+//! commit knows which state items to write and delete without reading first.
+
+mod counter;
+mod error;
+mod item;
+pub mod keys;
+pub mod store;
+mod table;
+
+pub use counter::RequestCounter;
+pub use error::{Error, Result};
+pub use store::{DEFAULT_MARKER_TTL, DynamoStore, MAX_TRANSACTION_ITEMS};
+pub use table::create_table;

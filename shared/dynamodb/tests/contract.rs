@@ -1,0 +1,7 @@
+//! The shared store contract (DESIGN §6), run against DynamoDB on moto server.
+
+mod common;
+
+saguaro_store_contract::contract_tests!(async || {
+    common::OneAtATime(common::fresh_store("contract").await.0)
+});
