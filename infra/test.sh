@@ -41,5 +41,7 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 echo "==> cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
 
-echo "==> cargo test --workspace --all-targets"
-cargo test --workspace --all-targets "$@"
+# With no arguments, the whole workspace; with arguments (`-p crate`, a test filter), just those.
+if [ "$#" -eq 0 ]; then set -- --workspace; fi
+echo "==> cargo test --all-targets $*"
+cargo test --all-targets "$@"

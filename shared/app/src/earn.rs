@@ -2,7 +2,7 @@
 //! concurrent writer, then deliver follow-ups (a referral to the referrer). Every write to a
 //! customer's points goes through here, locally and in the earn Lambda alike.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use saguaro_domain::engine::{self, EngineError};

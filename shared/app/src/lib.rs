@@ -5,5 +5,6 @@
 pub mod earn;
 pub mod http;
 pub mod incoming;
+pub mod webhooks;
 
 pub use earn::{Applied, EarnError, Earner, StateCache};

@@ -112,8 +112,10 @@ fn qualifying_at(program: &Program, state: &CustomerState, date: Date) -> i64 {
     }
 }
 
-fn month_key(d: Date) -> String {
-    format!("{:04}-{:02}", d.year(), d.month())
+/// `yyyymm`: orders like the months it names.
+fn month_key(d: Date) -> u32 {
+    // Years of a civil::Date are -9999..=9999; ledger dates are never before year 0.
+    u32::try_from(d.year()).unwrap_or(0) * 100 + u32::try_from(d.month()).unwrap_or(0)
 }
 
 struct Run<'a> {
@@ -208,30 +210,41 @@ impl Run<'_> {
             return;
         };
         let at = self.event.occurred_at;
-        let entry = self.state.subscriptions.get(&sub.id);
-        // A late, older event cannot overwrite a newer snapshot.
-        if entry.is_some_and(|s| !s.is_older_than(sub.resource_version, at)) {
-            return;
+        let cancelled = self.event.trigger == Trigger::SubscriptionCancelled;
+        match self.state.subscriptions.get_mut(&sub.id) {
+            // A late, older event cannot overwrite a newer snapshot.
+            Some(old) if !old.is_older_than(sub.resource_version, at) => {}
+            // Updated in place: most events repeat what is stored, and copying costs.
+            Some(old) => {
+                if sub.plan.is_some() && old.plan != sub.plan {
+                    old.plan.clone_from(&sub.plan);
+                }
+                if cancelled {
+                    old.status = Some("cancelled".to_owned());
+                } else if sub.status.is_some() && old.status != sub.status {
+                    old.status.clone_from(&sub.status);
+                }
+                old.started_at = sub.started_at.or(old.started_at);
+                old.monthly_amount = sub.monthly_amount.or(old.monthly_amount);
+                old.resource_version = sub.resource_version.or(old.resource_version);
+                old.updated_at = at;
+            }
+            None => {
+                let snapshot = SubscriptionSnapshot {
+                    plan: sub.plan.clone(),
+                    status: if cancelled {
+                        Some("cancelled".to_owned())
+                    } else {
+                        sub.status.clone()
+                    },
+                    started_at: sub.started_at,
+                    monthly_amount: sub.monthly_amount,
+                    resource_version: sub.resource_version,
+                    updated_at: at,
+                };
+                self.state.subscriptions.insert(sub.id.clone(), snapshot);
+            }
         }
-        let mut snapshot = SubscriptionSnapshot {
-            plan: sub.plan.clone(),
-            status: sub.status.clone(),
-            started_at: sub.started_at,
-            monthly_amount: sub.monthly_amount,
-            resource_version: sub.resource_version,
-            updated_at: at,
-        };
-        if let Some(old) = entry {
-            snapshot.plan = snapshot.plan.or_else(|| old.plan.clone());
-            snapshot.status = snapshot.status.or_else(|| old.status.clone());
-            snapshot.started_at = snapshot.started_at.or(old.started_at);
-            snapshot.monthly_amount = snapshot.monthly_amount.or(old.monthly_amount);
-            snapshot.resource_version = snapshot.resource_version.or(old.resource_version);
-        }
-        if self.event.trigger == Trigger::SubscriptionCancelled {
-            snapshot.status = Some("cancelled".to_owned());
-        }
-        self.state.subscriptions.insert(sub.id.clone(), snapshot);
     }
 
     fn payment(&mut self) -> Result<()> {
@@ -350,7 +363,7 @@ impl Run<'_> {
             let target = i64::try_from(target).map_err(|_| EngineError::Overflow)?;
             let delta = target - line.reversed;
             if delta > 0 {
-                reversals.push((line.line, delta, line.month.clone()));
+                reversals.push((line.line, delta, line.month));
             }
         }
         for (line, delta, month) in reversals {
@@ -362,7 +375,7 @@ impl Run<'_> {
                 None,
             );
             self.consume(delta);
-            self.qualify(-delta, &month);
+            self.qualify(-delta, month);
             if let Some(record) = self.state.payments.get_mut(key)
                 && let Some(earned) = record.earned.iter_mut().find(|l| l.line == line)
             {
@@ -432,7 +445,7 @@ impl Run<'_> {
             let seq = self.push_line(LineKind::Grant, points, p.id.clone(), None, None);
             self.add_lot(seq, points)?;
             let month = month_key(self.local.date());
-            self.qualify(points, &month);
+            self.qualify(points, month);
         }
         Ok(())
     }
@@ -470,7 +483,7 @@ impl Run<'_> {
                     Some(&event.id),
                 );
                 self.add_lot(seq, points)?;
-                self.qualify(points, &month);
+                self.qualify(points, month);
                 earned.push((seq, points));
             }
         }
@@ -486,7 +499,7 @@ impl Run<'_> {
         let (period, ends) = match cap.per {
             CapPeriod::Day => (date.to_string(), Some(date.tomorrow()?)),
             CapPeriod::Month => (
-                month_key(date),
+                format!("{:04}-{:02}", date.year(), date.month()),
                 Some(date.first_of_month().checked_add(Span::new().months(1))?),
             ),
             CapPeriod::Year => (
@@ -588,13 +601,12 @@ impl Run<'_> {
         self.state.deficit += points;
     }
 
-    fn qualify(&mut self, points: i64, month: &str) {
+    fn qualify(&mut self, points: i64, month: u32) {
         self.state.qualifying_lifetime += points;
-        *self
-            .state
-            .qualifying_by_month
-            .entry(month.to_owned())
-            .or_default() += points;
+        // Monthly buckets only matter to the rolling window.
+        if self.program.tier_window == TierWindow::Rolling12Months {
+            *self.state.qualifying_by_month.entry(month).or_default() += points;
+        }
     }
 
     fn finish(mut self) -> Result<Outcome> {
@@ -709,7 +721,7 @@ impl Run<'_> {
                 .checked_sub(Span::new().months(QUALIFYING_MONTHS_KEPT))
         {
             let oldest = month_key(oldest);
-            self.state.qualifying_by_month.retain(|m, _| *m >= oldest);
+            self.state.qualifying_by_month.retain(|&m, _| m >= oldest);
         } else if self.program.tier_window == TierWindow::Lifetime {
             self.state.qualifying_by_month.clear();
         }

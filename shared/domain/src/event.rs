@@ -211,9 +211,11 @@ impl Event {
     /// SHA-256 of the event's canonical JSON: stored with the "applied" marker so that an id
     /// reused for a different event is noticed instead of silently ignored.
     pub fn payload_hash(&self) -> String {
-        // Serialising plain data with string keys cannot fail.
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        hex::encode(Sha256::digest(&json))
+        // Serialised straight into the hasher: no buffer. Plain data with string keys cannot
+        // fail to serialise.
+        let mut hasher = Sha256::new();
+        let _ = serde_json::to_writer(&mut hasher, self);
+        hex::encode(hasher.finalize())
     }
 
     /// The subscription's plan, when the event names one.

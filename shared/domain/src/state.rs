@@ -43,8 +43,8 @@ pub struct EarnedLine {
     pub points: i64,
     /// Points of this line already reversed.
     pub reversed: i64,
-    /// `YYYY-MM` of the earn, for the rolling tier window.
-    pub month: String,
+    /// The earn's calendar month as `yyyymm` (program timezone), for the rolling tier window.
+    pub month: u32,
 }
 
 /// Points a rule has given in one calendar period.
@@ -88,8 +88,9 @@ pub struct CustomerState {
     pub lots: Vec<Lot>,
     /// Earned minus reversed, all time.
     pub qualifying_lifetime: i64,
-    /// Earned minus reversed by `YYYY-MM` (program timezone), for the rolling window.
-    pub qualifying_by_month: BTreeMap<String, i64>,
+    /// Earned minus reversed by calendar month `yyyymm` (program timezone), for the rolling
+    /// window.
+    pub qualifying_by_month: BTreeMap<u32, i64>,
     /// The tier after the last event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,

@@ -1,6 +1,10 @@
 //! The local runner: Saguaro's routes on a laptop, with the embedded store. The same
 //! application code as the Lambda functions; only the adapters differ (the store is in
 //! memory, and accepted events are applied at once instead of being queued).
+//!
+//! The webhook routes (`POST /webhooks/stripe`, `POST /webhooks/chargebee`) are served when
+//! their secrets are given ([`WebhookSecrets`], read from the environment by `main.rs`);
+//! without them the route answers 503 `{"error":"not_configured"}`.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,9 +17,12 @@ use bytes::Bytes;
 use http::StatusCode;
 use saguaro_app::Earner;
 use saguaro_app::http::{Api, MAX_BODY_BYTES, error_response};
+use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
 use saguaro_domain::ports::SystemClock;
 use saguaro_domain::{Program, ProgramError};
 use saguaro_embedded::EmbeddedStore;
+use saguaro_providers::chargebee::BasicAuth;
+use saguaro_providers::stripe::Verifier;
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -50,24 +57,69 @@ pub fn load_program(path: &Path) -> Result<Program, RunnerError> {
 }
 
 type LocalApi = Api<Arc<EmbeddedStore>, Earner<Arc<EmbeddedStore>>, SystemClock>;
+type LocalStripe = StripeWebhook<Earner<Arc<EmbeddedStore>>, SystemClock>;
+type LocalChargebee = ChargebeeWebhook<Earner<Arc<EmbeddedStore>>>;
 
-/// The local runner's state: one embedded store shared by the read routes and the earner.
+/// The webhook secrets, as the functions take them. A provider left `None` is not
+/// configured: its route answers 503 `not_configured`.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookSecrets {
+    /// From `STRIPE_WEBHOOK_SECRET` (comma-separated during a rotation).
+    pub stripe: Option<Verifier>,
+    /// From `CHARGEBEE_WEBHOOK_USERNAME` and `CHARGEBEE_WEBHOOK_PASSWORD`.
+    pub chargebee: Option<BasicAuth>,
+}
+
+/// Every route, over one embedded store.
+#[derive(Debug)]
+struct Routes {
+    api: LocalApi,
+    stripe: Option<LocalStripe>,
+    chargebee: Option<LocalChargebee>,
+}
+
+/// The local runner's state: one embedded store shared by the read routes, the earner and
+/// the webhooks (whose sink is an earner too: an accepted webhook is applied at once).
 #[derive(Debug, Clone)]
 pub struct Runner {
-    api: Arc<LocalApi>,
+    routes: Arc<Routes>,
     store: Arc<EmbeddedStore>,
 }
 
 impl Runner {
+    /// The runner without webhooks (both webhook routes answer `not_configured`).
     pub fn new(program: Program) -> Self {
+        Self::with_webhooks(program, WebhookSecrets::default())
+    }
+
+    pub fn with_webhooks(program: Program, secrets: WebhookSecrets) -> Self {
         let program = Arc::new(program);
         let store = Arc::new(EmbeddedStore::new());
-        let earner = Earner::new(store.clone(), program.clone());
-        let api = Api::new(store.clone(), earner, SystemClock, program);
+        let earner = || Earner::new(store.clone(), program.clone());
+        let referral_key = program.referral_key.clone();
+        let stripe = secrets
+            .stripe
+            .map(|v| StripeWebhook::new(v, earner(), SystemClock, referral_key.clone()));
+        let chargebee = secrets
+            .chargebee
+            .map(|a| ChargebeeWebhook::new(a, earner(), referral_key.clone()));
+        let api = Api::new(store.clone(), earner(), SystemClock, program.clone());
         Self {
-            api: Arc::new(api),
+            routes: Arc::new(Routes {
+                api,
+                stripe,
+                chargebee,
+            }),
             store,
         }
+    }
+
+    /// Which webhook routes have their secrets: (stripe, chargebee).
+    pub fn webhooks_configured(&self) -> (bool, bool) {
+        (
+            self.routes.stripe.is_some(),
+            self.routes.chargebee.is_some(),
+        )
     }
 
     pub fn store(&self) -> &Arc<EmbeddedStore> {
@@ -75,7 +127,9 @@ impl Runner {
     }
 
     pub fn router(&self) -> Router {
-        Router::new().fallback(handle).with_state(self.api.clone())
+        Router::new()
+            .fallback(handle)
+            .with_state(self.routes.clone())
     }
 
     /// Serves until the process is stopped.
@@ -92,7 +146,7 @@ impl Runner {
     }
 }
 
-async fn handle(State(api): State<Arc<LocalApi>>, req: Request) -> Response {
+async fn handle(State(routes): State<Arc<Routes>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     // Read one byte past the limit, so that an oversized body is told from a full one.
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
@@ -104,8 +158,27 @@ async fn handle(State(api): State<Arc<LocalApi>>, req: Request) -> Response {
             ));
         }
     };
-    let res = api.handle(http::Request::from_parts(parts, bytes)).await;
+    let req = http::Request::from_parts(parts, bytes);
+    let path = req.uri().path().trim_end_matches('/');
+    let res = match (path, req.method() == http::Method::POST) {
+        ("/webhooks/stripe", true) => match &routes.stripe {
+            Some(hook) => hook.handle(req).await,
+            None => not_configured(),
+        },
+        ("/webhooks/chargebee", true) => match &routes.chargebee {
+            Some(hook) => hook.handle(req).await,
+            None => not_configured(),
+        },
+        ("/webhooks/stripe" | "/webhooks/chargebee", false) => {
+            error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+        }
+        _ => routes.api.handle(req).await,
+    };
     to_axum(res)
+}
+
+fn not_configured() -> http::Response<Bytes> {
+    error_response(StatusCode::SERVICE_UNAVAILABLE, "not_configured")
 }
 
 fn to_axum(res: http::Response<Bytes>) -> Response {

@@ -5,8 +5,34 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use saguaro::{Runner, load_program};
+use saguaro::{Runner, WebhookSecrets, load_program};
+use saguaro_app::webhooks::stripe_verifier;
+use saguaro_providers::chargebee::{BasicAuth, Password};
+use tracing::warn;
 use tracing_subscriber::EnvFilter;
+
+/// The webhook secrets, from the same variables as the Lambda functions. A provider whose
+/// variables are unset is left unconfigured, with a warning: its route answers 503.
+fn webhook_secrets() -> WebhookSecrets {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let stripe = var("STRIPE_WEBHOOK_SECRET").and_then(|v| stripe_verifier(&v));
+    if stripe.is_none() {
+        warn!("STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe answers 503 not_configured");
+    }
+    let chargebee = match (
+        var("CHARGEBEE_WEBHOOK_USERNAME"),
+        var("CHARGEBEE_WEBHOOK_PASSWORD"),
+    ) {
+        (Some(user), Some(password)) => Some(BasicAuth::new(user, &Password::new(password))),
+        _ => {
+            warn!(
+                "CHARGEBEE_WEBHOOK_USERNAME and CHARGEBEE_WEBHOOK_PASSWORD are not both set: POST /webhooks/chargebee answers 503 not_configured"
+            );
+            None
+        }
+    };
+    WebhookSecrets { stripe, chargebee }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,7 +113,9 @@ fn main() -> ExitCode {
                     "saguaro listening on http://{local} (program \"{}\", version {})",
                     program.name, program.version
                 );
-                Runner::new(program).serve(listener).await
+                Runner::with_webhooks(program, webhook_secrets())
+                    .serve(listener)
+                    .await
             });
             match result {
                 Ok(()) => ExitCode::SUCCESS,

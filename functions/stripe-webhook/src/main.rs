@@ -1,0 +1,29 @@
+//! `stripe-webhook`: wiring only. Tracing, configuration, clients built once, then the
+//! runtime loop.
+
+use lambda_http::{Error, service_fn};
+use saguaro_app::webhooks::StripeWebhook;
+use saguaro_domain::ports::SystemClock;
+use saguaro_sqs::SqsQueue;
+use stripe_webhook::config::Config;
+use stripe_webhook::handler;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .with_target(false)
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
+    let webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key);
+    let webhook = &webhook;
+    lambda_http::run(service_fn(move |req| handler::handle(webhook, req))).await
+}

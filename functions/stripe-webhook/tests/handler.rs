@@ -1,0 +1,195 @@
+//! The function's handler from API Gateway HTTP API events to the earn queue on moto: a
+//! signed event lands on the queue with its customer as group id and its event id as
+//! deduplication id; every refused or ignored request leaves the queue empty.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use lambda_http::{Body, Response};
+use saguaro_app::webhooks::StripeWebhook;
+use saguaro_domain::ports::SystemClock;
+use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
+use saguaro_sqs::SqsQueue;
+use serde_json::{Value, json};
+use stripe_webhook::handler::handle;
+
+use common::{client, fresh_queue, http_api_event, provider_data, receive_all, shared_fixture};
+
+const SECRET: &str = "whsec_function_test";
+const PATH: &str = "/webhooks/stripe";
+
+struct Fixture {
+    client: aws_sdk_sqs::Client,
+    url: String,
+    webhook: StripeWebhook<SqsQueue, SystemClock>,
+}
+
+async fn fixture(test: &str) -> Fixture {
+    let client = client().await;
+    let url = fresh_queue(&client, test).await;
+    let webhook = StripeWebhook::new(
+        Verifier::new([WebhookSecret::new("whsec_old"), WebhookSecret::new(SECRET)]),
+        SqsQueue::new(client.clone(), &url),
+        SystemClock,
+        Some("referred_by".to_owned()),
+    );
+    Fixture {
+        client,
+        url,
+        webhook,
+    }
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn signed_event(body: &[u8], base64: bool) -> String {
+    let signature = sign_header(&WebhookSecret::new(SECRET), now(), body);
+    http_api_event(
+        PATH,
+        &[
+            ("content-type", "application/json; charset=utf-8"),
+            ("stripe-signature", &signature),
+        ],
+        body,
+        base64,
+    )
+}
+
+impl Fixture {
+    async fn call(&self, event_json: &str) -> (u16, Value) {
+        let req = lambda_http::request::from_str(event_json).unwrap();
+        let res: Response<Body> = handle(&self.webhook, req).await.unwrap();
+        let body = match res.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap(),
+            other => panic!("expected a text body, got {other:?}"),
+        };
+        (res.status().as_u16(), body)
+    }
+
+    async fn assert_queue_empty(&self) {
+        let messages = receive_all(&self.client, &self.url, 1).await;
+        assert!(messages.is_empty(), "{messages:?}");
+    }
+}
+
+#[tokio::test]
+async fn when_invoice_paid_is_signed_then_it_lands_on_the_queue() {
+    // given
+    let f = fixture("stripe-paid").await;
+    let body = provider_data("stripe/2020-03-02_invoice.paid.json");
+    // when
+    let answer = f.call(&signed_event(&body, false)).await;
+    // then
+    assert_eq!(answer, (200, json!({ "received": true })));
+    let messages = receive_all(&f.client, &f.url, 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let (event, group, dedup) = &messages[0];
+    assert_eq!(group, "stripe:cus_H2020");
+    assert_eq!(dedup, "evt_1GqInvoicePaid2020");
+    assert_eq!(event["id"], "evt_1GqInvoicePaid2020");
+    assert_eq!(event["trigger"], "payment.succeeded");
+    assert_eq!(event["amount"], json!({ "minor": 3998, "currency": "usd" }));
+}
+
+#[tokio::test]
+async fn when_body_is_base64_encoded_then_signature_is_checked_on_decoded_bytes() {
+    let f = fixture("stripe-b64").await;
+    let body = provider_data("stripe/2020-03-02_customer.subscription.created.json");
+    let answer = f.call(&signed_event(&body, true)).await;
+    assert_eq!(answer, (200, json!({ "received": true })));
+    let messages = receive_all(&f.client, &f.url, 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let (event, group, dedup) = &messages[0];
+    assert_eq!(
+        (group.as_str(), dedup.as_str()),
+        ("stripe:cus_H2020", "evt_1GqCreated2020")
+    );
+    assert_eq!(event["trigger"], "subscription.created");
+    assert_eq!(
+        event["refs"]["referrer"],
+        json!({ "provider": "stripe", "id": "cus_Referrer1" })
+    );
+}
+
+#[tokio::test]
+async fn when_the_same_event_is_delivered_twice_then_one_message() {
+    let f = fixture("stripe-twice").await;
+    let body = provider_data("stripe/2020-03-02_invoice.paid.json");
+    assert_eq!(f.call(&signed_event(&body, false)).await.0, 200);
+    assert_eq!(f.call(&signed_event(&body, false)).await.0, 200);
+    assert_eq!(receive_all(&f.client, &f.url, 1).await.len(), 1);
+}
+
+#[tokio::test]
+async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
+    // given
+    let f = fixture("stripe-refused").await;
+    let body = provider_data("stripe/2020-03-02_invoice.paid.json");
+    let forged = sign_header(&WebhookSecret::new("whsec_attacker"), now(), &body);
+    let good = sign_header(&WebhookSecret::new(SECRET), now(), &body);
+    let big = vec![b' '; saguaro_app::http::MAX_BODY_BYTES + 1];
+    let ignored = json!({
+        "id": "evt_ignored", "object": "event", "type": "customer.created",
+        "api_version": "2020-03-02", "created": 1_591_000_000,
+        "data": { "object": serde_json::from_slice::<Value>(
+            &shared_fixture("stripe/openapi_fixtures3/customer.json")).unwrap() }
+    })
+    .to_string();
+    let cases = [
+        (
+            http_api_event(
+                PATH,
+                &[
+                    ("content-type", "application/json"),
+                    ("stripe-signature", &forged),
+                ],
+                &body,
+                false,
+            ),
+            401,
+            json!({ "error": "unauthorized" }),
+        ),
+        (
+            http_api_event(PATH, &[("content-type", "application/json")], &body, true),
+            401,
+            json!({ "error": "unauthorized" }),
+        ),
+        (
+            signed_event(b"{\"id\": \"evt_1\", ", false),
+            400,
+            json!({ "error": "malformed" }),
+        ),
+        (
+            signed_event(&big, false),
+            413,
+            json!({ "error": "payload_too_large" }),
+        ),
+        (
+            http_api_event(
+                PATH,
+                &[
+                    ("content-type", "application/x-www-form-urlencoded"),
+                    ("stripe-signature", &good),
+                ],
+                &body,
+                false,
+            ),
+            415,
+            json!({ "error": "unsupported_media_type" }),
+        ),
+        (
+            signed_event(ignored.as_bytes(), false),
+            200,
+            json!({ "received": true }),
+        ),
+    ];
+    // when
+    for (event, status, answer) in cases {
+        assert_eq!(f.call(&event).await, (status, answer.clone()), "{answer}");
+    }
+    // then
+    f.assert_queue_empty().await;
+}

@@ -1,0 +1,163 @@
+//! The earn queue (DESIGN §1): an SQS FIFO queue fed by the webhook functions. [`SqsQueue`]
+//! is the [`EventSink`] they submit to: one message per event, its JSON as the body,
+//! `MessageGroupId` = the customer (so one customer's events are applied one at a time, in
+//! order) and `MessageDeduplicationId` = the provider's event id (so a provider's quick
+//! redelivery is dropped by SQS itself; later ones are caught by the earn function's marker).
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::QueueAttributeName;
+use saguaro_app::http::{EventSink, SinkError};
+use saguaro_domain::Event;
+use sha2::{Digest, Sha256};
+use tracing::debug;
+
+/// FIFO group and deduplication ids: 1 to 128 characters.
+pub const MAX_FIFO_ID_LEN: usize = 128;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SqsError {
+    #[error("cannot serialise event {event_id}")]
+    Serialise {
+        event_id: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("SendMessage failed for event {event_id}")]
+    Send {
+        event_id: String,
+        #[source]
+        source: aws_sdk_sqs::Error,
+    },
+    #[error("CreateQueue failed for {name}")]
+    CreateQueue {
+        name: String,
+        #[source]
+        source: aws_sdk_sqs::Error,
+    },
+    #[error("CreateQueue for {name} returned no queue URL")]
+    NoQueueUrl { name: String },
+}
+
+pub type Result<T, E = SqsError> = std::result::Result<T, E>;
+
+/// The earn queue. Build it once at start-up; the client is cheap to share.
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+
+    /// Sends one event; see the module docs for the ids.
+    pub async fn send(&self, event: &Event) -> Result<()> {
+        let event_id = event.id.as_str().to_owned();
+        let body = serde_json::to_string(event).map_err(|source| SqsError::Serialise {
+            event_id: event_id.clone(),
+            source,
+        })?;
+        let out = self
+            .client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .message_group_id(fifo_id(&event.customer.to_string()))
+            .message_deduplication_id(fifo_id(&event_id))
+            .send()
+            .await
+            .map_err(|e| SqsError::Send {
+                event_id: event_id.clone(),
+                source: e.into(),
+            })?;
+        debug!(event_id, message_id = ?out.message_id(), "enqueued");
+        Ok(())
+    }
+}
+
+impl EventSink for SqsQueue {
+    async fn submit(&self, event: Event) -> Result<(), SinkError> {
+        match self.send(&event).await {
+            Ok(()) => Ok(()),
+            // An event that cannot be written as JSON will not be fixed by a retry.
+            Err(e @ SqsError::Serialise { .. }) => Err(SinkError::Rejected(Box::new(e))),
+            Err(e) => Err(SinkError::Unavailable(Box::new(e))),
+        }
+    }
+}
+
+/// `key` as a FIFO group or deduplication id: itself when it is 1 to 128 printable ASCII
+/// characters other than space (alphanumerics and punctuation, what SQS allows), otherwise
+/// the SHA-256 hex of it (64 characters), which is stable, so redeliveries still collapse.
+pub fn fifo_id(key: &str) -> String {
+    let fits =
+        (1..=MAX_FIFO_ID_LEN).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+    if fits {
+        key.to_owned()
+    } else {
+        hex::encode(Sha256::digest(key.as_bytes()))
+    }
+}
+
+/// Creates a FIFO queue (name ending in `.fifo`) with explicit deduplication ids required,
+/// and returns its URL: for tests and local set-up; the deployed queue comes from the template.
+pub async fn create_fifo_queue(client: &Client, name: &str) -> Result<String> {
+    let out = client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "false")
+        .send()
+        .await
+        .map_err(|e| SqsError::CreateQueue {
+            name: name.to_owned(),
+            source: e.into(),
+        })?;
+    out.queue_url()
+        .map(str::to_owned)
+        .ok_or_else(|| SqsError::NoQueueUrl {
+            name: name.to_owned(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_key_fits_then_it_is_used_as_it_is() {
+        assert_eq!(fifo_id("stripe:cus_H2020"), "stripe:cus_H2020");
+        assert_eq!(fifo_id("evt_1GqInvoicePaid2020"), "evt_1GqInvoicePaid2020");
+        let longest = "a".repeat(MAX_FIFO_ID_LEN);
+        assert_eq!(fifo_id(&longest), longest);
+    }
+
+    #[test]
+    fn when_key_is_too_long_empty_or_has_other_characters_then_sha256_hex() {
+        // SHA-256 of the empty string, a well-known value
+        assert_eq!(
+            fifo_id(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+        for key in [
+            "a".repeat(MAX_FIFO_ID_LEN + 1),
+            "chargebee:Jean Dupont".to_owned(),
+            "custom:café".to_owned(),
+        ] {
+            let id = fifo_id(&key);
+            assert_eq!(id.len(), 64, "{key}");
+            assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+            assert_eq!(fifo_id(&key), id, "stable for {key}");
+        }
+        assert_ne!(fifo_id("custom:a b"), fifo_id("custom:a c"));
+    }
+}

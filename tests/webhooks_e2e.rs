@@ -1,0 +1,283 @@
+//! The webhook routes end to end, through a real `saguaro serve` HTTP server: signed Stripe
+//! and authenticated Chargebee deliveries change balances exactly as
+//! `infra/program.example.toml` says, and a forged one changes nothing.
+//!
+//! Bodies are the providers crate's test data and the shared public fixtures; where a story
+//! needs the events of one customer to agree (Chargebee's public samples are of different
+//! customers and currencies), a copy is adjusted at test time and the adjustment is stated.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use reqwest::StatusCode;
+use saguaro::{Runner, WebhookSecrets, load_program};
+use saguaro_providers::chargebee::{BasicAuth, Password};
+use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
+use serde_json::{Value, json};
+
+const STRIPE_SECRET: &str = "whsec_e2e";
+
+struct Server {
+    base: String,
+}
+
+async fn start(secrets: WebhookSecrets) -> Server {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/program.example.toml");
+    let program = load_program(&path).unwrap_or_else(|e| panic!("{e}"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(Runner::with_webhooks(program, secrets).serve(listener));
+    Server {
+        base: format!("http://{addr}"),
+    }
+}
+
+async fn configured() -> Server {
+    start(WebhookSecrets {
+        stripe: Some(Verifier::new([WebhookSecret::new(STRIPE_SECRET)])),
+        chargebee: Some(BasicAuth::new("saguaro", &Password::new("pa55word"))),
+    })
+    .await
+}
+
+fn read(path: PathBuf) -> Vec<u8> {
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+fn provider_data(rel: &str) -> Vec<u8> {
+    read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/providers/tests/data")
+            .join(rel),
+    )
+}
+
+fn shared_fixture(rel: &str) -> Vec<u8> {
+    read(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/fixtures")
+            .join(rel),
+    )
+}
+
+fn json_of(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
+
+impl Server {
+    async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn stripe(&self, body: Vec<u8>, secret: &str) -> (StatusCode, Value) {
+        let now = jiff::Timestamp::now().as_second();
+        let signature = sign_header(&WebhookSecret::new(secret), now, &body);
+        self.post(
+            "/webhooks/stripe",
+            &[
+                ("content-type", "application/json; charset=utf-8".to_owned()),
+                ("stripe-signature", signature),
+            ],
+            body,
+        )
+        .await
+    }
+
+    async fn chargebee(&self, body: Vec<u8>, credentials: &str) -> (StatusCode, Value) {
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        );
+        self.post(
+            "/webhooks/chargebee",
+            &[
+                ("content-type", "application/json".to_owned()),
+                ("authorization", auth),
+            ],
+            body,
+        )
+        .await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let res = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let status = res.status();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn balance(&self, customer: &str) -> Option<i64> {
+        match self.get(&format!("/customers/{customer}")).await {
+            (StatusCode::OK, body) => body["balance"].as_i64(),
+            (StatusCode::NOT_FOUND, _) => None,
+            other => panic!("GET /customers/{customer}: {other:?}"),
+        }
+    }
+}
+
+fn received() -> (StatusCode, Value) {
+    (StatusCode::OK, json!({ "received": true }))
+}
+
+#[tokio::test]
+async fn when_stripe_events_are_delivered_then_balances_follow_the_program() {
+    let s = configured().await;
+
+    // customer.subscription.created (2020-03-02 layout), metadata.referred_by = cus_Referrer1:
+    // "welcome" earns 100.
+    let created = provider_data("stripe/2020-03-02_customer.subscription.created.json");
+    assert_eq!(s.stripe(created.clone(), STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(100));
+
+    // invoice.paid, 39.98 usd on 2020-06-01 (no promotion then; tier Member × 1):
+    // "spend" earns floor(3998 / 100) = 39. It is the first paid invoice of a referred
+    // customer, so the referral converts: "referral-friend" earns the customer 200 and
+    // "referral-referrer" earns cus_Referrer1 1000.
+    // Balance: 100 + 39 + 200 = 339.
+    let paid = provider_data("stripe/2020-03-02_invoice.paid.json");
+    assert_eq!(s.stripe(paid, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(339));
+    assert_eq!(s.balance("stripe/cus_Referrer1").await, Some(1000));
+
+    // charge.refunded, amount_refunded 10.00 of 39.98: the 39 "spend" points are reversed
+    // proportionally, floor(39 × 1000 / 3998) = floor(9.75) = 9; the referral stands.
+    // Balance: 339 − 9 = 330.
+    let refunded = provider_data("stripe/2020-03-02_charge.refunded.json");
+    assert_eq!(s.stripe(refunded.clone(), STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(330));
+
+    // Stripe redelivers: nothing changes.
+    assert_eq!(s.stripe(created, STRIPE_SECRET).await, received());
+    assert_eq!(s.stripe(refunded, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(330));
+
+    let (status, ledger) = s.get("/customers/stripe/cus_H2020/ledger").await;
+    assert_eq!(status, StatusCode::OK);
+    let points: Vec<i64> = ledger["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["points"].as_i64().unwrap())
+        .collect();
+    // newest first: the reversal, the referral, the spend, the welcome
+    assert_eq!(points, [-9, 200, 39, 100]);
+}
+
+#[tokio::test]
+async fn when_chargebee_events_are_delivered_then_balances_follow_the_program() {
+    let s = configured().await;
+    // A real PC 1.0 `subscription_created` (Chargebee's docs): customer 16CHTnSAxXWqMAg8,
+    // subscription AzqgumSAxXl3xAxW, plan 9,600.00 usd a year (800.00 a month).
+    let created = json_of(&shared_fixture("chargebee/pc1/subscription_created.json"));
+    let customer = created["content"]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subscription = created["content"]["subscription"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("chargebee/{customer}");
+
+    // subscription_created: "welcome" earns 100.
+    assert_eq!(
+        s.chargebee(serde_json::to_vec(&created).unwrap(), "saguaro:pa55word")
+            .await,
+        received()
+    );
+    assert_eq!(s.balance(&path).await, Some(100));
+
+    // payment_succeeded: the PC 2.0 sample, adjusted to this customer, subscription and usd
+    // (the sample is in inr, which the example program does not earn on): 116.67 usd on
+    // 2023-12-15 (double-december is 2026 only; tier Member × 1): "spend" earns
+    // floor(11667 / 100) = 116. Balance: 100 + 116 = 216.
+    let mut paid = json_of(&provider_data("chargebee/pc2_payment_succeeded.json"));
+    paid["content"]["customer"]["id"] = json!(customer);
+    paid["content"]["subscription"]["id"] = json!(subscription);
+    paid["content"]["subscription"]["customer_id"] = json!(customer);
+    paid["content"]["subscription"]["currency_code"] = json!("USD");
+    paid["content"]["transaction"]["customer_id"] = json!(customer);
+    paid["content"]["transaction"]["currency_code"] = json!("USD");
+    paid["content"]["subscription"]["resource_version"] = json!(1_600_447_774_293_i64);
+    assert_eq!(
+        s.chargebee(serde_json::to_vec(&paid).unwrap(), "saguaro:pa55word")
+            .await,
+        received()
+    );
+    assert_eq!(s.balance(&path).await, Some(216));
+
+    // subscription_changed: the same subscription moved to quantity 2 (19,200.00 usd a year,
+    // 1,600.00 a month, more than the stored 800.00), later resource_version: an upgrade,
+    // "upgrade" earns 250. Balance: 216 + 250 = 466.
+    let mut changed = created.clone();
+    changed["id"] = json!("ev_e2e_changed_upgrade");
+    changed["event_type"] = json!("subscription_changed");
+    changed["occurred_at"] = json!(1_702_700_000_i64);
+    let sub = &mut changed["content"]["subscription"];
+    sub["plan_quantity"] = json!(2);
+    sub["plan_amount"] = json!(1_920_000);
+    sub["resource_version"] = json!(1_702_700_000_000_i64);
+    assert_eq!(
+        s.chargebee(serde_json::to_vec(&changed).unwrap(), "saguaro:pa55word")
+            .await,
+        received()
+    );
+    assert_eq!(s.balance(&path).await, Some(466));
+
+    // redelivering the change earns nothing more
+    assert_eq!(
+        s.chargebee(serde_json::to_vec(&changed).unwrap(), "saguaro:pa55word")
+            .await,
+        received()
+    );
+    assert_eq!(s.balance(&path).await, Some(466));
+}
+
+#[tokio::test]
+async fn when_signature_or_credentials_are_bad_then_nothing_changes() {
+    let s = configured().await;
+    let paid = provider_data("stripe/2020-03-02_invoice.paid.json");
+    assert_eq!(
+        s.stripe(paid.clone(), "whsec_forged").await,
+        (StatusCode::UNAUTHORIZED, json!({ "error": "unauthorized" }))
+    );
+    let created = shared_fixture("chargebee/pc1/subscription_created.json");
+    assert_eq!(
+        s.chargebee(created, "saguaro:guess").await,
+        (StatusCode::UNAUTHORIZED, json!({ "error": "unauthorized" }))
+    );
+    assert_eq!(s.balance("stripe/cus_H2020").await, None);
+    assert_eq!(s.balance("chargebee/16CHTnSAxXWqMAg8").await, None);
+
+    // a good delivery afterwards is applied once
+    assert_eq!(s.stripe(paid, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+}
+
+#[tokio::test]
+async fn when_secrets_are_not_configured_then_routes_answer_not_configured() {
+    let s = start(WebhookSecrets::default()).await;
+    let paid = provider_data("stripe/2020-03-02_invoice.paid.json");
+    let not_configured = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        json!({ "error": "not_configured" }),
+    );
+    assert_eq!(s.stripe(paid.clone(), STRIPE_SECRET).await, not_configured);
+    assert_eq!(s.chargebee(paid, "saguaro:pa55word").await, not_configured);
+    let (status, _) = s.get("/webhooks/stripe").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
