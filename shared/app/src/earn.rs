@@ -114,9 +114,11 @@ impl<S: StateStore> Earner<S> {
         event: &Event,
         cache: &mut StateCache,
     ) -> Result<Applied, EarnError> {
-        let applied = self.apply_to(event, &event.customer, cache).await?;
+        let (applied, pending) = self.apply_to(event, &event.customer, cache).await?;
         // Also after a duplicate: a crash may have come between the commit and the follow-ups.
-        self.deliver_follow_ups(&event.customer, cache).await?;
+        if pending || applied == Applied::Duplicate {
+            self.deliver_follow_ups(&event.customer, cache).await?;
+        }
         Ok(applied)
     }
 
@@ -136,12 +138,14 @@ impl<S: StateStore> Earner<S> {
             .unwrap_or_else(|| CustomerState::new(customer.clone())))
     }
 
+    /// Applies `event` to `beneficiary`; also says whether the committed state has follow-ups
+    /// to deliver.
     async fn apply_to(
         &self,
         event: &Event,
         beneficiary: &CustomerId,
         cache: &mut StateCache,
-    ) -> Result<Applied, EarnError> {
+    ) -> Result<(Applied, bool), EarnError> {
         let marker = EventMarker::for_event(event, beneficiary);
         for _ in 0..MAX_ATTEMPTS {
             let state = self.state(beneficiary, cache).await?;
@@ -155,17 +159,18 @@ impl<S: StateStore> Earner<S> {
             let (lines, rewards) = (outcome.lines.len(), outcome.rewards.len());
             let commit = Commit::of(Some(marker.clone()), version, outcome);
             let balance = commit.state.balance;
+            let pending = !commit.state.pending.is_empty();
             // Kept before the commit consumes it; evicted below unless the commit is applied.
             cache.keep(beneficiary, &commit.state);
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Applied) => {
                     info!(event_id = %event.id, customer = %beneficiary, lines, rewards, balance, "applied");
-                    return Ok(Applied::New { lines, rewards });
+                    return Ok((Applied::New { lines, rewards }, pending));
                 }
                 Ok(CommitOutcome::AlreadyApplied { same_payload: true }) => {
                     cache.states.remove(beneficiary);
                     debug!(event_id = %event.id, customer = %beneficiary, "duplicate delivery");
-                    return Ok(Applied::Duplicate);
+                    return Ok((Applied::Duplicate, false));
                 }
                 Ok(CommitOutcome::AlreadyApplied {
                     same_payload: false,

@@ -97,6 +97,7 @@ pub fn parse_event(body: &[u8]) -> Result<Event, IncomingError> {
         }),
         refs: Refs {
             payment: body.payment,
+            payment_alias: None,
             invoice: None,
             referrer: body.referrer,
             promotion: None,

@@ -2,6 +2,7 @@
 //! re-delivering any events of a random sequence, any number of times, at any later point,
 //! gives the same ledger as the sequence without duplicates; the balance always equals the
 //! sum of the ledger.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -249,11 +249,12 @@ impl Run<'_> {
 
     fn payment(&mut self) -> Result<()> {
         let event = self.event;
-        let key = event
+        let primary = event
             .refs
             .payment
             .clone()
             .unwrap_or_else(|| event.id.to_string());
+        let key = self.payment_key(primary, event.refs.payment_alias.as_deref());
         if self
             .state
             .payments
@@ -273,7 +274,7 @@ impl Run<'_> {
                 line,
                 points,
                 reversed: 0,
-                month: month.clone(),
+                month,
             })
             .collect();
         if let Some(amount) = event.amount {
@@ -322,11 +323,20 @@ impl Run<'_> {
             trigger: event.trigger.clone(),
             field,
         };
-        let key = event
+        let primary = event
             .refs
             .payment
             .clone()
             .ok_or_else(|| missing("payment"))?;
+        let alias = event.refs.payment_alias.as_deref();
+        let known = self.payment_key(primary.clone(), alias);
+        // A refund of a payment not seen yet waits under the alias (the invoice), which the
+        // payment event also names, whichever id it is keyed by.
+        let key = if self.state.payments.contains_key(&known) {
+            known
+        } else {
+            alias.map_or(primary, str::to_owned)
+        };
         let refund = event
             .refunded_total
             .or(event.amount)
@@ -346,6 +356,20 @@ impl Run<'_> {
             record.refunded.saturating_add(refund.minor.max(0))
         };
         self.reverse_payment(&key)
+    }
+
+    /// The id the customer's records hold this payment under: `primary`, else `alias` when
+    /// only that one is known, else `primary`.
+    fn payment_key(&self, primary: String, alias: Option<&str>) -> String {
+        match alias {
+            Some(a)
+                if !self.state.payments.contains_key(&primary)
+                    && self.state.payments.contains_key(a) =>
+            {
+                a.to_owned()
+            }
+            _ => primary,
+        }
     }
 
     /// Brings a payment's reversals up to floor(P × refunded / A) for each line it earned.

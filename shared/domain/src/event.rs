@@ -151,6 +151,11 @@ pub struct Refs {
     /// `payment.succeeded`: this payment's id. `payment.refunded`: the refunded payment's id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment: Option<String>,
+    /// Another id the same payment is known by (Stripe: the invoice, when `payment` is the
+    /// PaymentIntent). A payment and its refunds meet under whichever of the two ids the
+    /// customer's records already hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_alias: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invoice: Option<String>,
     /// The customer who referred this one.

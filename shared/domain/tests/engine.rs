@@ -1,4 +1,5 @@
 //! The arithmetic and rules of DESIGN §4, with worked numbers.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use jiff::Timestamp;
 use saguaro_domain::ledger::{LedgerLine, LineKind, RewardOutbox};
@@ -685,4 +686,58 @@ points = 1
         (snapshot.monthly_amount, snapshot.resource_version),
         (Some(money(500, "usd")), Some(500))
     );
+}
+
+#[test]
+fn when_payment_and_refund_know_each_other_by_different_ids_then_the_alias_links_them() {
+    let p = program(
+        r#"
+[[earn]]
+id = "spend"
+on = "payment.succeeded"
+per_amount = { usd = 100 }
+"#,
+    );
+    let paid = |key: &str, alias: Option<&str>| {
+        let mut e = pay("paid", "2026-05-01T12:00:00Z", 10_000, "usd");
+        e.refs.payment = Some(key.into());
+        e.refs.payment_alias = alias.map(Into::into);
+        e
+    };
+    let refunded = |id: &str, key: &str, alias: Option<&str>, total: i64| {
+        let mut e = refund(id, "2026-05-02T12:00:00Z", "x", total);
+        e.refs.payment = Some(key.into());
+        e.refs.payment_alias = alias.map(Into::into);
+        e.refunded_total = Some(money(total, "usd"));
+        e
+    };
+    // A basil invoice.paid keyed by invoice; the refund's PaymentIntent is unknown to the
+    // ledger, its alias (the invoice, found by the edge) is known.
+    let r = run(
+        &p,
+        &[
+            paid("in_1", None),
+            refunded("r1", "pi_1", Some("in_1"), 5_000),
+        ],
+    );
+    assert_eq!(r.state.balance, 50);
+    // Pre-basil: paid keyed by PaymentIntent (alias invoice), refund by PaymentIntent.
+    let r = run(
+        &p,
+        &[
+            paid("pi_1", Some("in_1")),
+            refunded("r1", "pi_1", Some("in_1"), 2_500),
+        ],
+    );
+    assert_eq!(r.state.balance, 75);
+    // The refund arrives first: it waits under the invoice, which the payment also names.
+    let r = run(
+        &p,
+        &[
+            refunded("r1", "pi_1", Some("in_1"), 10_000),
+            paid("pi_1", Some("in_1")),
+        ],
+    );
+    assert_eq!(r.state.balance, 0);
+    assert_eq!(r.state.payments.len(), 1);
 }

@@ -1,4 +1,5 @@
 //! The program file: every key of DESIGN §4 is read; bad input names the key and the line.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use saguaro_domain::Program;
 use saguaro_domain::program::{Beneficiary, CapPeriod, RewardKind, RewardTrigger, TierWindow};

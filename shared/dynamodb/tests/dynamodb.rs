@@ -97,7 +97,7 @@ fn rich_state(c: &CustomerId) -> CustomerState {
         },
     ];
     s.qualifying_lifetime = 1_250;
-    s.qualifying_by_month = BTreeMap::from([("2026-02".into(), 500), ("2026-03".into(), 750)]);
+    s.qualifying_by_month = BTreeMap::from([(202_602, 500), (202_603, 750)]);
     s.tier = Some("Gold".into());
     s.tiers_reached = BTreeSet::from(["Member".into(), "Gold".into()]);
     s.grants = BTreeSet::from(["priority-support".into()]);
@@ -116,7 +116,7 @@ fn rich_state(c: &CustomerId) -> CustomerState {
                     line: 1,
                     points: 500,
                     reversed: 0,
-                    month: "2026-02".into(),
+                    month: 202_602,
                 }],
                 refunded: 0,
             },

@@ -4,6 +4,7 @@
 //! daily expiry runs, all through the same earn service the runner and Lambda use.
 //!
 //! `cargo bench -p saguaro --bench engine`: criterion reports events per second ("thrpt").
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use std::hint::black_box;
 use std::path::Path;

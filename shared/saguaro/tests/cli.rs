@@ -1,4 +1,5 @@
 //! The `saguaro` binary: `check` and `serve` on good and bad program files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

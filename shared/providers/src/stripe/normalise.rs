@@ -225,12 +225,11 @@ impl<'a> Context<'a> {
             .unwrap_or(&Value::Null);
         let mut event = self.event(invoice, Trigger::PaymentSucceeded, details)?;
         event.amount = Some(amount);
+        let payment_intent = invoice_payment_intent(invoice);
         event.refs = Refs {
-            payment: Some(payment_key(
-                invoice_payment_intent(invoice),
-                Some(invoice_id),
-                None,
-            )),
+            payment: Some(payment_key(payment_intent, Some(invoice_id), None)),
+            // Keyed by the PaymentIntent, the invoice id is the alias a refund may know it by.
+            payment_alias: payment_intent.map(|_| invoice_id.to_owned()),
             invoice: Some(invoice_id.to_owned()),
             ..event.refs
         };
@@ -269,6 +268,10 @@ impl<'a> Context<'a> {
             Some(charge_id),
         ));
         event.refs.invoice = invoice.map(str::to_owned);
+        // The charge's invoice (pre-basil layouts) is how a payment keyed by invoice is found.
+        event.refs.payment_alias = invoice
+            .filter(|i| Some(*i) != event.refs.payment.as_deref())
+            .map(str::to_owned);
         Ok(Normalised::Event(Box::new(event)))
     }
 
@@ -285,11 +288,15 @@ impl<'a> Context<'a> {
 /// PaymentIntent when known, else the invoice, else the charge. Both `invoice.paid` and
 /// `charge.refunded` apply the same order.
 ///
+/// The other id goes in `refs.payment_alias` (the invoice on `invoice.paid` keyed by
+/// PaymentIntent, the charge's invoice on `charge.refunded`): the engine matches a payment and
+/// its refund under either.
+///
 /// Known gap on basil+ API versions: an invoice names its PaymentIntent only in
 /// `payments.data[].payment` (read when present), and a charge no longer names its invoice,
-/// so a basil `invoice.paid` without `payments` keys by invoice id while its refund keys by
-/// PaymentIntent. Closing it needs I/O (look the invoice payment up, or store it from an
-/// `invoice_payment.paid` event), which belongs to the edge, not to this pure crate.
+/// so a basil `invoice.paid` without `payments` keys by invoice id while its refund knows only
+/// the PaymentIntent. Closing it needs I/O (the edge looks the invoice payment up and sets
+/// the refund's `payment_alias`), which does not belong in this pure crate.
 pub fn payment_key(
     payment_intent: Option<&str>,
     invoice: Option<&str>,
