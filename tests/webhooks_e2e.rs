@@ -5,17 +5,25 @@
 //! Bodies are the providers crate's test data and the shared public fixtures; where a story
 //! needs the events of one customer to agree (Chargebee's public samples are of different
 //! customers and currencies), a copy is adjusted at test time and the adjustment is stated.
+//!
+//! Basil+ (2025-03-31 and later) Stripe events are built here in that shape: an
+//! `invoice.paid` that names no PaymentIntent and a `charge.refunded` that names no invoice,
+//! linked by the runner's Stripe API lookup, answered by a local stand-in for Stripe.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::StatusCode;
 use saguaro::{Runner, WebhookSecrets, load_program};
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
+use saguaro_stripe_api::{ApiKey, STRIPE_VERSION, StripeApi};
 use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const STRIPE_SECRET: &str = "whsec_e2e";
 
@@ -24,11 +32,17 @@ struct Server {
 }
 
 async fn start(secrets: WebhookSecrets) -> Server {
+    start_with_stripe_api(secrets, None).await
+}
+
+async fn start_with_stripe_api(secrets: WebhookSecrets, stripe_api: Option<StripeApi>) -> Server {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/program.example.toml");
     let program = load_program(&path).unwrap_or_else(|e| panic!("{e}"));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(Runner::with_webhooks(program, secrets).serve(listener));
+    tokio::spawn(
+        Runner::with_webhooks_and_stripe_api(program, secrets, stripe_api).serve(listener),
+    );
     Server {
         base: format!("http://{addr}"),
     }
@@ -280,4 +294,214 @@ async fn when_secrets_are_not_configured_then_routes_answer_not_configured() {
     assert_eq!(s.chargebee(paid, "saguaro:pa55word").await, not_configured);
     let (status, _) = s.get("/webhooks/stripe").await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+const STRIPE_API_KEY: &str = "sk_test_e2e_lookup";
+
+fn stripe_secrets() -> WebhookSecrets {
+    WebhookSecrets {
+        stripe: Some(Verifier::new([WebhookSecret::new(STRIPE_SECRET)])),
+        chargebee: None,
+    }
+}
+
+/// A basil `invoice.paid` of 50.00 usd on 2025-06-02: the subscription under
+/// `parent.subscription_details`, the price under `pricing.price_details`, and neither
+/// `payment_intent` nor `payments` (includable, not included).
+fn basil_invoice_paid() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": "evt_1QBasilInvoicePaid",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": 1_748_872_800,
+        "type": "invoice.paid",
+        "data": { "object": {
+            "id": "in_1QBasil",
+            "object": "invoice",
+            "customer": "cus_Basil",
+            "amount_due": 5000,
+            "amount_paid": 5000,
+            "currency": "usd",
+            "billing_reason": "subscription_cycle",
+            "status": "paid",
+            "parent": {
+                "type": "subscription_details",
+                "subscription_details": { "subscription": "sub_1QBasil", "metadata": {} }
+            },
+            "lines": { "object": "list", "data": [{
+                "id": "il_1QBasil",
+                "object": "line_item",
+                "amount": 5000,
+                "currency": "usd",
+                "quantity": 1,
+                "pricing": {
+                    "type": "price_details",
+                    "price_details": { "price": "price_1QMonthly", "product": "prod_1QBasil" }
+                }
+            }]}
+        }}
+    }))
+    .unwrap()
+}
+
+/// A basil `charge.refunded`: 12.50 of the 50.00 refunded; the charge names its
+/// PaymentIntent and no invoice.
+fn basil_charge_refunded() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": "evt_1QBasilChargeRefunded",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": 1_749_000_000,
+        "type": "charge.refunded",
+        "data": { "object": {
+            "id": "ch_3QBasil",
+            "object": "charge",
+            "customer": "cus_Basil",
+            "amount": 5000,
+            "amount_refunded": 1250,
+            "currency": "usd",
+            "payment_intent": "pi_3QBasil",
+            "refunded": false
+        }}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn when_basil_refund_names_only_its_payment_intent_then_the_lookup_links_it_and_points_are_reversed()
+ {
+    // given a Stripe stand-in that knows pi_3QBasil paid in_1QBasil
+    let stripe = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/invoice_payments"))
+        .and(query_param("payment[type]", "payment_intent"))
+        .and(query_param("payment[payment_intent]", "pi_3QBasil"))
+        .and(query_param("limit", "1"))
+        .and(header(
+            "authorization",
+            format!("Bearer {STRIPE_API_KEY}").as_str(),
+        ))
+        .and(header("stripe-version", STRIPE_VERSION))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list",
+            "has_more": false,
+            "url": "/v1/invoice_payments",
+            "data": [{
+                "id": "inpay_1QBasil",
+                "object": "invoice_payment",
+                "invoice": "in_1QBasil",
+                "amount_paid": 5000,
+                "currency": "usd",
+                "is_default": true,
+                "payment": { "type": "payment_intent", "payment_intent": "pi_3QBasil" },
+                "status": "paid"
+            }]
+        })))
+        // the refund and its redelivery; the payment needs no lookup
+        .expect(2)
+        .mount(&stripe)
+        .await;
+    let api = StripeApi::with_base_url(
+        &ApiKey::new(STRIPE_API_KEY),
+        &stripe.uri(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let s = start_with_stripe_api(stripe_secrets(), Some(api)).await;
+
+    // invoice.paid, 50.00 usd (tier Member × 1, no promotion): "spend" earns
+    // floor(5000 / 100) = 50, recorded under the invoice id (no PaymentIntent named).
+    assert_eq!(
+        s.stripe(basil_invoice_paid(), STRIPE_SECRET).await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
+
+    // charge.refunded, 12.50 of 50.00, known as pi_3QBasil, linked to in_1QBasil by the
+    // lookup: floor(50 × 1250 / 5000) = floor(12.5) = 12 reversed. Balance: 50 − 12 = 38.
+    let refunded = basil_charge_refunded();
+    assert_eq!(s.stripe(refunded.clone(), STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(38));
+
+    // Stripe redelivers the refund: nothing changes.
+    assert_eq!(s.stripe(refunded, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(38));
+
+    let (status, ledger) = s.get("/customers/stripe/cus_Basil/ledger").await;
+    assert_eq!(status, StatusCode::OK);
+    let points: Vec<i64> = ledger["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["points"].as_i64().unwrap())
+        .collect();
+    assert_eq!(points, [-12, 50]);
+}
+
+#[tokio::test]
+async fn when_stripe_lookup_fails_then_the_refund_is_refused_until_stripe_redelivers() {
+    // given a Stripe stand-in that fails once, then answers
+    let stripe = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/invoice_payments"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({
+            "error": { "type": "api_error", "message": "temporarily unavailable" }
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/invoice_payments"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list",
+            "data": [{ "id": "inpay_1QBasil", "invoice": { "id": "in_1QBasil", "object": "invoice" } }]
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let api = StripeApi::with_base_url(
+        &ApiKey::new(STRIPE_API_KEY),
+        &stripe.uri(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let s = start_with_stripe_api(stripe_secrets(), Some(api)).await;
+    assert_eq!(
+        s.stripe(basil_invoice_paid(), STRIPE_SECRET).await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
+
+    // when the lookup fails: 503, nothing applied
+    assert_eq!(
+        s.stripe(basil_charge_refunded(), STRIPE_SECRET).await,
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({ "error": "unavailable" })
+        )
+    );
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
+
+    // then Stripe's retry is linked (expanded invoice this time) and reverses 12
+    assert_eq!(
+        s.stripe(basil_charge_refunded(), STRIPE_SECRET).await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(38));
+}
+
+#[tokio::test]
+async fn when_no_stripe_api_key_then_basil_refund_cannot_find_its_payment() {
+    // the gap this lookup closes: without it the refund is accepted but matches nothing
+    let s = start(stripe_secrets()).await;
+    assert_eq!(
+        s.stripe(basil_invoice_paid(), STRIPE_SECRET).await,
+        received()
+    );
+    assert_eq!(
+        s.stripe(basil_charge_refunded(), STRIPE_SECRET).await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
 }

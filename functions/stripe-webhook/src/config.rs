@@ -6,11 +6,15 @@ use std::path::PathBuf;
 use saguaro_app::webhooks::stripe_verifier;
 use saguaro_domain::{Program, ProgramError};
 use saguaro_providers::stripe::Verifier;
+use saguaro_stripe_api::ApiKey;
 
 pub const EARN_QUEUE_URL: &str = "EARN_QUEUE_URL";
 /// One `whsec_...` secret, or several separated by commas while one is being rolled.
 pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
 pub const SAGUARO_PROGRAM_FILE: &str = "SAGUARO_PROGRAM_FILE";
+/// Optional: a Stripe secret or restricted key (read access to invoices is enough), used to
+/// find the invoice of a refund that names only its PaymentIntent (basil+ API versions).
+pub const STRIPE_API_KEY: &str = "STRIPE_API_KEY";
 /// Where the program file is when `SAGUARO_PROGRAM_FILE` is unset (bundled with the code).
 pub const DEFAULT_PROGRAM_FILE: &str = "program.toml";
 
@@ -39,6 +43,8 @@ pub struct Config {
     pub verifier: Verifier,
     /// The program's `referral_key`.
     pub referral_key: Option<String>,
+    /// From `STRIPE_API_KEY`; `None` when unset. Prints as `[redacted]`.
+    pub stripe_api_key: Option<ApiKey>,
 }
 
 impl Config {
@@ -66,6 +72,7 @@ impl Config {
             queue_url,
             verifier,
             referral_key: program.referral_key,
+            stripe_api_key: var(STRIPE_API_KEY).map(ApiKey::new),
         })
     }
 }
@@ -104,6 +111,29 @@ mod tests {
         assert_eq!(config.queue_url, "https://sqs/earn.fifo");
         assert_eq!(config.referral_key.as_deref(), Some("referred_by"));
         assert!(!format!("{config:?}").contains("whsec_a"));
+        assert_eq!(config.stripe_api_key, None);
+    }
+
+    #[test]
+    fn when_stripe_api_key_is_set_then_config_has_it_redacted() {
+        let config = Config::from_lookup(lookup(&[
+            (EARN_QUEUE_URL, "https://sqs/earn.fifo".to_owned()),
+            (STRIPE_WEBHOOK_SECRET, "whsec_a".to_owned()),
+            (SAGUARO_PROGRAM_FILE, example_program()),
+            (STRIPE_API_KEY, " rk_live_lookup ".to_owned()),
+        ]))
+        .unwrap();
+        assert_eq!(config.stripe_api_key, Some(ApiKey::new("rk_live_lookup")));
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("rk_live_lookup"), "{shown}");
+        assert!(
+            shown.contains("stripe_api_key: Some([redacted])"),
+            "{shown}"
+        );
+        // rustls has both `ring` and `aws-lc-rs` (the AWS SDK's) in this binary: building the
+        // client must not panic for want of a chosen crypto provider
+        let api = saguaro_stripe_api::StripeApi::new(config.stripe_api_key.as_ref().unwrap());
+        assert!(api.is_ok(), "{api:?}");
     }
 
     #[test]

@@ -8,11 +8,11 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use lambda_http::{Body, Request, Response};
 use saguaro_app::http::EventSink;
-use saguaro_app::webhooks::StripeWebhook;
+use saguaro_app::webhooks::{StripeLookup, StripeWebhook};
 use saguaro_domain::ports::Clock;
 
-pub async fn handle<K: EventSink, C: Clock>(
-    webhook: &StripeWebhook<K, C>,
+pub async fn handle<K: EventSink, C: Clock, L: StripeLookup>(
+    webhook: &StripeWebhook<K, C, L>,
     req: Request,
 ) -> Result<Response<Body>, Infallible> {
     let res = webhook.handle(to_http(req)).await;

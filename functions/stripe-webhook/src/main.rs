@@ -5,6 +5,7 @@ use lambda_http::{Error, service_fn};
 use saguaro_app::webhooks::StripeWebhook;
 use saguaro_domain::ports::SystemClock;
 use saguaro_sqs::SqsQueue;
+use saguaro_stripe_api::StripeApi;
 use stripe_webhook::config::Config;
 use stripe_webhook::handler;
 use tracing_subscriber::EnvFilter;
@@ -23,7 +24,17 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
-    let webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key);
+    let stripe_api = match &config.stripe_api_key {
+        Some(key) => Some(StripeApi::new(key)?),
+        None => {
+            tracing::warn!(
+                "STRIPE_API_KEY is not set: refunds on basil+ Stripe API versions cannot be linked to their invoices and reverse no points"
+            );
+            None
+        }
+    };
+    let webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key)
+        .with_lookup(stripe_api);
     let webhook = &webhook;
     lambda_http::run(service_fn(move |req| handler::handle(webhook, req))).await
 }

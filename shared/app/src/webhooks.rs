@@ -8,6 +8,16 @@
 //! normalised so that the provider retries); then the sink (200 `{"received":true}` only once
 //! the event is accepted: DESIGN §5.4, "a webhook is acknowledged only after the event is on
 //! the queue").
+//!
+//! Stripe refunds need one more step on "basil" and later API versions (2025-03-31+): the
+//! charge no longer names its invoice and `invoice.paid` usually names no PaymentIntent, so
+//! a refund known only by its PaymentIntent would match no payment. Before submitting such a
+//! refund the handler asks a [`StripeLookup`] which invoice the PaymentIntent paid and sets
+//! it as the refund's `payment_alias`. A failed lookup answers 503 (or 500) so that Stripe
+//! retries: the refund is never submitted without its link while a lookup is configured.
+
+use std::future::Future;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
@@ -35,28 +45,109 @@ pub fn stripe_verifier(secrets: &str) -> Option<Verifier> {
     (!secrets.is_empty()).then(|| Verifier::new(secrets))
 }
 
-/// `POST /webhooks/stripe`: `Stripe-Signature` verification, normalisation, submission.
+/// Why a [`StripeLookup`] could not answer. Either way the webhook is answered with a 5xx so
+/// that Stripe delivers it again.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    /// Stripe could not be reached, timed out or answered 429/5xx: try again later (503).
+    #[error("Stripe API unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Stripe refused the request (401, 403, 400...) or answered something unreadable: an
+    /// operator has to look (500; Stripe's retries keep the event until then).
+    #[error("Stripe API lookup failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Outbound Stripe reads the webhook needs (the port; `saguaro-stripe-api` is the adapter).
+pub trait StripeLookup: Send + Sync {
+    /// The id of the invoice that `payment_intent` paid, `None` when it paid no invoice (a
+    /// one-off charge).
+    fn invoice_for_payment_intent(
+        &self,
+        payment_intent: &str,
+    ) -> impl Future<Output = Result<Option<String>, LookupError>> + Send;
+}
+
+/// No Stripe API key configured: every lookup finds nothing, so a basil+ refund is submitted
+/// with only its PaymentIntent (and matches a payment only if that was keyed by it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NoStripeLookup;
+
+impl StripeLookup for NoStripeLookup {
+    async fn invoice_for_payment_intent(
+        &self,
+        _payment_intent: &str,
+    ) -> Result<Option<String>, LookupError> {
+        Ok(None)
+    }
+}
+
+/// `None` behaves as [`NoStripeLookup`], so that wiring can hold an optional adapter.
+impl<L: StripeLookup> StripeLookup for Option<L> {
+    async fn invoice_for_payment_intent(
+        &self,
+        payment_intent: &str,
+    ) -> Result<Option<String>, LookupError> {
+        match self {
+            Some(lookup) => lookup.invoice_for_payment_intent(payment_intent).await,
+            None => Ok(None),
+        }
+    }
+}
+
+impl<L: StripeLookup> StripeLookup for Arc<L> {
+    fn invoice_for_payment_intent(
+        &self,
+        payment_intent: &str,
+    ) -> impl Future<Output = Result<Option<String>, LookupError>> + Send {
+        (**self).invoice_for_payment_intent(payment_intent)
+    }
+}
+
+/// `POST /webhooks/stripe`: `Stripe-Signature` verification, normalisation, the invoice
+/// lookup for refunds that need it, submission.
 #[derive(Debug)]
-pub struct StripeWebhook<K, C> {
+pub struct StripeWebhook<K, C, L = NoStripeLookup> {
     verifier: Verifier,
     sink: K,
     clock: C,
     referral_key: Option<String>,
+    lookup: L,
 }
 
 impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
     /// `referral_key` is the program's `referral_key` (metadata key naming the referrer).
+    /// Without [`StripeWebhook::with_lookup`] refunds are not linked to their invoices.
     pub fn new(verifier: Verifier, sink: K, clock: C, referral_key: Option<String>) -> Self {
         Self {
             verifier,
             sink,
             clock,
             referral_key,
+            lookup: NoStripeLookup,
+        }
+    }
+}
+
+impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
+    /// The same webhook, asking `lookup` for the invoice of refunds that name only their
+    /// PaymentIntent.
+    pub fn with_lookup<M: StripeLookup>(self, lookup: M) -> StripeWebhook<K, C, M> {
+        StripeWebhook {
+            verifier: self.verifier,
+            sink: self.sink,
+            clock: self.clock,
+            referral_key: self.referral_key,
+            lookup,
         }
     }
 
     pub fn sink(&self) -> &K {
         &self.sink
+    }
+
+    pub fn lookup(&self) -> &L {
+        &self.lookup
     }
 
     pub async fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
@@ -71,7 +162,7 @@ impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
             warn!(provider = "stripe", reason = %e, "webhook refused");
             return error_response(StatusCode::UNAUTHORIZED, "unauthorized");
         }
-        let event = match stripe::normalise(req.body(), self.referral_key.as_deref()) {
+        let mut event = match stripe::normalise(req.body(), self.referral_key.as_deref()) {
             Ok(stripe::Normalised::Event(event)) => *event,
             Ok(stripe::Normalised::Ignored { event_type, reason }) => {
                 return ignored("stripe", &event_type, reason);
@@ -86,7 +177,56 @@ impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
                 return error_response(StatusCode::BAD_REQUEST, "malformed");
             }
         };
+        if let Err(rejection) = self.link_refund_to_invoice(&mut event).await {
+            return rejection;
+        }
         submit(&self.sink, "stripe", event).await
+    }
+
+    /// A refund that names only its PaymentIntent (basil+ charges carry no `invoice`) gets
+    /// the invoice that PaymentIntent paid as its `payment_alias`, which is the key a basil+
+    /// `invoice.paid` without `payments` was recorded under.
+    async fn link_refund_to_invoice(&self, event: &mut Event) -> Result<(), Response<Bytes>> {
+        if event.trigger != Trigger::PaymentRefunded || event.refs.payment_alias.is_some() {
+            return Ok(());
+        }
+        let Some(payment_intent) = event
+            .refs
+            .payment
+            .as_deref()
+            .filter(|p| p.starts_with("pi_"))
+        else {
+            return Ok(());
+        };
+        match self.lookup.invoice_for_payment_intent(payment_intent).await {
+            Ok(Some(invoice)) => {
+                debug!(provider = "stripe", event_id = %event.id, payment_intent, invoice, "refund linked to its invoice");
+                if event.refs.invoice.is_none() {
+                    event.refs.invoice = Some(invoice.clone());
+                }
+                event.refs.payment_alias = Some(invoice).filter(|i| i != payment_intent);
+                Ok(())
+            }
+            Ok(None) => {
+                debug!(provider = "stripe", event_id = %event.id, payment_intent, "refund of a payment with no invoice");
+                Ok(())
+            }
+            Err(e) => {
+                let (status, code) = match &e {
+                    LookupError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                    LookupError::Failed(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+                };
+                error!(
+                    provider = "stripe",
+                    event_id = %event.id,
+                    payment_intent,
+                    error = %e,
+                    cause = ?std::error::Error::source(&e).map(ToString::to_string),
+                    "cannot look up the refunded payment's invoice; Stripe will retry"
+                );
+                Err(error_response(status, code))
+            }
+        }
     }
 }
 
@@ -576,6 +716,195 @@ mod tests {
         }
         let other = sign_header(&WebhookSecret::new("whsec_other"), NOW, b"{}");
         assert!(verifier.verify(b"{}", Some(&other), now).is_err());
+    }
+
+    /// What a [`FakeLookup`] answers.
+    #[derive(Debug, Clone)]
+    enum LookupAnswer {
+        Invoice(&'static str),
+        NoInvoice,
+        Unavailable,
+        Failed,
+    }
+
+    /// Answers as told and records the PaymentIntents it was asked about.
+    #[derive(Debug)]
+    struct FakeLookup {
+        answer: LookupAnswer,
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl FakeLookup {
+        fn new(answer: LookupAnswer) -> Arc<Self> {
+            Arc::new(Self {
+                answer,
+                asked: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn asked(&self) -> Vec<String> {
+            self.asked.lock().unwrap().clone()
+        }
+    }
+
+    impl StripeLookup for FakeLookup {
+        async fn invoice_for_payment_intent(
+            &self,
+            payment_intent: &str,
+        ) -> Result<Option<String>, LookupError> {
+            self.asked.lock().unwrap().push(payment_intent.to_owned());
+            match self.answer {
+                LookupAnswer::Invoice(id) => Ok(Some(id.to_owned())),
+                LookupAnswer::NoInvoice => Ok(None),
+                LookupAnswer::Unavailable => Err(LookupError::Unavailable(Box::new(TestFailure))),
+                LookupAnswer::Failed => Err(LookupError::Failed(Box::new(TestFailure))),
+            }
+        }
+    }
+
+    fn stripe_webhook_with(
+        lookup: &Arc<FakeLookup>,
+    ) -> StripeWebhook<RecordingSink, FixedClock, Arc<FakeLookup>> {
+        stripe_webhook(Mode::Accept).with_lookup(lookup.clone())
+    }
+
+    /// The 2020 `charge.refunded` in its basil+ shape: the charge names its PaymentIntent
+    /// (`pi_H2020`) but no longer its invoice.
+    fn basil_charge_refunded() -> Vec<u8> {
+        let mut event: Value =
+            serde_json::from_slice(&provider_data("stripe/2020-03-02_charge.refunded.json"))
+                .unwrap();
+        event["api_version"] = json!("2025-03-31.basil");
+        event["data"]["object"]
+            .as_object_mut()
+            .unwrap()
+            .remove("invoice");
+        serde_json::to_vec(&event).unwrap()
+    }
+
+    #[tokio::test]
+    async fn when_basil_refund_names_only_its_payment_intent_then_the_invoice_found_is_its_alias() {
+        // given
+        let lookup = FakeLookup::new(LookupAnswer::Invoice("in_H2020"));
+        let hook = stripe_webhook_with(&lookup);
+        // when
+        let res = hook.handle(signed(basil_charge_refunded())).await;
+        // then
+        assert_eq!(answer(&res), (StatusCode::OK, json!({ "received": true })));
+        assert_eq!(lookup.asked(), ["pi_H2020"]);
+        let events = hook.sink().events();
+        assert_eq!(events.len(), 1);
+        let refs = &events[0].refs;
+        assert_eq!(events[0].trigger, Trigger::PaymentRefunded);
+        assert_eq!(refs.payment.as_deref(), Some("pi_H2020"));
+        assert_eq!(refs.payment_alias.as_deref(), Some("in_H2020"));
+        assert_eq!(refs.invoice.as_deref(), Some("in_H2020"));
+        assert_eq!(events[0].refunded_total, Some(usd(1000)));
+    }
+
+    #[tokio::test]
+    async fn when_payment_intent_paid_no_invoice_then_the_refund_is_submitted_as_is() {
+        let lookup = FakeLookup::new(LookupAnswer::NoInvoice);
+        let hook = stripe_webhook_with(&lookup);
+        let res = hook.handle(signed(basil_charge_refunded())).await;
+        assert_eq!(answer(&res), (StatusCode::OK, json!({ "received": true })));
+        assert_eq!(lookup.asked(), ["pi_H2020"]);
+        let events = hook.sink().events();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].refs.payment.as_deref(), Some("pi_H2020"));
+        assert_eq!(events[0].refs.payment_alias, None);
+        assert_eq!(events[0].refs.invoice, None);
+    }
+
+    #[tokio::test]
+    async fn when_lookup_fails_then_5xx_and_the_refund_is_not_submitted() {
+        for (answer_given, status, code) in [
+            (
+                LookupAnswer::Unavailable,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+            ),
+            (
+                LookupAnswer::Failed,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+            ),
+        ] {
+            let lookup = FakeLookup::new(answer_given.clone());
+            let hook = stripe_webhook_with(&lookup);
+            let res = hook.handle(signed(basil_charge_refunded())).await;
+            assert_eq!(
+                answer(&res),
+                (status, json!({ "error": code })),
+                "{answer_given:?}"
+            );
+            assert_eq!(lookup.asked(), ["pi_H2020"], "{answer_given:?}");
+            assert!(hook.sink().events().is_empty(), "{answer_given:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn when_refund_already_names_its_invoice_then_no_lookup_is_made() {
+        // given the pre-basil charge, which names in_H2020
+        let lookup = FakeLookup::new(LookupAnswer::Failed);
+        let hook = stripe_webhook_with(&lookup);
+        let body = provider_data("stripe/2020-03-02_charge.refunded.json");
+        // when
+        let res = hook.handle(signed(body)).await;
+        // then
+        assert_eq!(answer(&res), (StatusCode::OK, json!({ "received": true })));
+        assert!(lookup.asked().is_empty());
+        let events = hook.sink().events();
+        assert_eq!(events[0].refs.payment_alias.as_deref(), Some("in_H2020"));
+    }
+
+    #[tokio::test]
+    async fn when_event_is_not_a_refund_or_refund_has_no_payment_intent_then_no_lookup_is_made() {
+        let lookup = FakeLookup::new(LookupAnswer::Failed);
+        let hook = stripe_webhook_with(&lookup);
+        // a payment
+        let res = hook.handle(signed(stripe_invoice_paid())).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        // a basil refund of a charge with neither PaymentIntent nor invoice: keyed by charge
+        let mut event: Value = serde_json::from_slice(&basil_charge_refunded()).unwrap();
+        event["data"]["object"]
+            .as_object_mut()
+            .unwrap()
+            .remove("payment_intent");
+        let res = hook
+            .handle(signed(serde_json::to_vec(&event).unwrap()))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(lookup.asked().is_empty());
+        let events = hook.sink().events();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].refs.payment.as_deref(), Some("ch_H2020"));
+        assert_eq!(events[1].refs.payment_alias, None);
+    }
+
+    #[tokio::test]
+    async fn when_no_lookup_is_configured_then_basil_refund_is_submitted_unlinked() {
+        let hook = stripe_webhook(Mode::Accept);
+        assert_eq!(hook.lookup(), &NoStripeLookup);
+        let res = hook.handle(signed(basil_charge_refunded())).await;
+        assert_eq!(answer(&res), (StatusCode::OK, json!({ "received": true })));
+        let events = hook.sink().events();
+        assert_eq!(events[0].refs.payment.as_deref(), Some("pi_H2020"));
+        assert_eq!(events[0].refs.payment_alias, None);
+    }
+
+    #[tokio::test]
+    async fn when_optional_lookup_is_none_then_it_finds_nothing() {
+        let none: Option<Arc<FakeLookup>> = None;
+        assert!(matches!(
+            none.invoice_for_payment_intent("pi_1").await,
+            Ok(None)
+        ));
+        let some = Some(FakeLookup::new(LookupAnswer::Invoice("in_1")));
+        assert_eq!(
+            some.invoice_for_payment_intent("pi_1").await.unwrap(),
+            Some("in_1".to_owned())
+        );
     }
 
     #[tokio::test]

@@ -4,7 +4,9 @@
 //!
 //! The webhook routes (`POST /webhooks/stripe`, `POST /webhooks/chargebee`) are served when
 //! their secrets are given ([`WebhookSecrets`], read from the environment by `main.rs`);
-//! without them the route answers 503 `{"error":"not_configured"}`.
+//! without them the route answers 503 `{"error":"not_configured"}`. With a Stripe API client
+//! ([`Runner::with_webhooks_and_stripe_api`], from `STRIPE_API_KEY`) the Stripe route links
+//! basil+ refunds to their invoices; without one they are submitted unlinked.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use saguaro_domain::{Program, ProgramError};
 use saguaro_embedded::EmbeddedStore;
 use saguaro_providers::chargebee::BasicAuth;
 use saguaro_providers::stripe::Verifier;
+use saguaro_stripe_api::StripeApi;
 use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +60,7 @@ pub fn load_program(path: &Path) -> Result<Program, RunnerError> {
 }
 
 type LocalApi = Api<Arc<EmbeddedStore>, Earner<Arc<EmbeddedStore>>, SystemClock>;
-type LocalStripe = StripeWebhook<Earner<Arc<EmbeddedStore>>, SystemClock>;
+type LocalStripe = StripeWebhook<Earner<Arc<EmbeddedStore>>, SystemClock, Option<StripeApi>>;
 type LocalChargebee = ChargebeeWebhook<Earner<Arc<EmbeddedStore>>>;
 
 /// The webhook secrets, as the functions take them. A provider left `None` is not
@@ -92,14 +95,26 @@ impl Runner {
         Self::with_webhooks(program, WebhookSecrets::default())
     }
 
+    /// The runner with the webhooks whose secrets are given, without a Stripe API client.
     pub fn with_webhooks(program: Program, secrets: WebhookSecrets) -> Self {
+        Self::with_webhooks_and_stripe_api(program, secrets, None)
+    }
+
+    /// The runner with the webhooks whose secrets are given; `stripe_api` (from
+    /// `STRIPE_API_KEY`) looks up the invoice of refunds that name only their PaymentIntent.
+    pub fn with_webhooks_and_stripe_api(
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+    ) -> Self {
         let program = Arc::new(program);
         let store = Arc::new(EmbeddedStore::new());
         let earner = || Earner::new(store.clone(), program.clone());
         let referral_key = program.referral_key.clone();
-        let stripe = secrets
-            .stripe
-            .map(|v| StripeWebhook::new(v, earner(), SystemClock, referral_key.clone()));
+        let stripe = secrets.stripe.map(|v| {
+            StripeWebhook::new(v, earner(), SystemClock, referral_key.clone())
+                .with_lookup(stripe_api)
+        });
         let chargebee = secrets
             .chargebee
             .map(|a| ChargebeeWebhook::new(a, earner(), referral_key.clone()));

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use saguaro::{Runner, WebhookSecrets, load_program};
 use saguaro_app::webhooks::stripe_verifier;
 use saguaro_providers::chargebee::{BasicAuth, Password};
+use saguaro_stripe_api::{ApiKey, StripeApi};
 use tracing::warn;
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +33,19 @@ fn webhook_secrets() -> WebhookSecrets {
         }
     };
     WebhookSecrets { stripe, chargebee }
+}
+
+/// The Stripe API client, from `STRIPE_API_KEY` (the same variable as the `stripe-webhook`
+/// function). Unset: `None` (warned about once serving), and basil+ refunds are not linked
+/// to their invoices.
+fn stripe_api() -> Result<Option<StripeApi>, saguaro_stripe_api::BuildError> {
+    match std::env::var("STRIPE_API_KEY")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        Some(key) => StripeApi::new(&ApiKey::new(key)).map(Some),
+        None => Ok(None),
+    }
 }
 
 #[derive(Debug, Parser)]
@@ -95,6 +109,14 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            let stripe_api = match stripe_api() {
+                Ok(api) => api,
+                Err(e) => {
+                    let cause = std::error::Error::source(&e).map(ToString::to_string);
+                    eprintln!("error: {e}: {}", cause.unwrap_or_default());
+                    return ExitCode::FAILURE;
+                }
+            };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
                 Err(e) => {
@@ -113,7 +135,12 @@ fn main() -> ExitCode {
                     "saguaro listening on http://{local} (program \"{}\", version {})",
                     program.name, program.version
                 );
-                Runner::with_webhooks(program, webhook_secrets())
+                if stripe_api.is_none() {
+                    warn!(
+                        "STRIPE_API_KEY is not set: refunds on basil+ Stripe API versions cannot be linked to their invoices and reverse no points"
+                    );
+                }
+                Runner::with_webhooks_and_stripe_api(program, webhook_secrets(), stripe_api)
                     .serve(listener)
                     .await
             });
