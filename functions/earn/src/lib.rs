@@ -1,0 +1,9 @@
+//! The earn Lambda: applies events from the SQS FIFO earn queue (`MessageGroupId` = customer)
+//! to the store, exactly once (DESIGN §1, §5.1). `main.rs` only wires; [`config`] reads the
+//! environment; [`handler`] turns a batch into partial batch failures.
+
+pub mod config;
+pub mod handler;
+
+pub use config::{Config, ConfigError};
+pub use handler::{EarnHandler, HandlerError, MessageError, MessageOutcome, RetryPolicy};

@@ -1,0 +1,36 @@
+//! The earn Lambda's entry point: wiring only (STYLE §2). Configuration and clients are built
+//! once per cold start; every invocation borrows them.
+
+// The runtime's service stack around the SDK's futures is deeper than rustc's default layout
+// query limit.
+#![recursion_limit = "256"]
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use earn::{Config, EarnHandler};
+use lambda_runtime::{LambdaEvent, service_fn};
+use saguaro_app::Earner;
+use saguaro_dynamodb::DynamoStore;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(true)
+        .with_span_list(false)
+        .without_time()
+        .init();
+
+    let config = Config::from_env()?;
+    let program = config.load_program()?;
+    let aws = aws_config::load_from_env().await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name);
+    let handler = EarnHandler::new(Earner::new(store, program));
+    let handler = &handler;
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        handler.handle(event.payload).await
+    }))
+    .await
+}
