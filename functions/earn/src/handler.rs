@@ -19,6 +19,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::metrics::BatchMetrics;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use saguaro_app::{Applied, EarnError, Earner, StateCache};
 use saguaro_domain::Event;
@@ -160,13 +161,26 @@ impl<S: StateStore> EarnHandler<S> {
                 }
             }
         }
-        let applied = outcomes.len() - failed.len() - unidentified;
+        let duplicates = outcomes
+            .iter()
+            .filter(|o| matches!(o, MessageOutcome::Applied(Applied::Duplicate)))
+            .count();
+        let metrics = BatchMetrics {
+            messages: outcomes.len(),
+            applied: outcomes.len() - failed.len() - unidentified - duplicates,
+            duplicates,
+            failed: failed.len() + unidentified,
+        };
         info!(
-            messages = outcomes.len(),
-            applied,
-            failed = failed.len() + unidentified,
+            messages = metrics.messages,
+            applied = metrics.applied,
+            duplicates,
+            failed = metrics.failed,
             "batch handled"
         );
+        // One EMF line per batch; stdout is where CloudWatch Logs reads it.
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        println!("{}", metrics.emf(now_ms));
         if unidentified > 0 {
             error!(count = unidentified, "failed messages without a message id");
             return Err(HandlerError::UnidentifiedFailure {
