@@ -6,17 +6,11 @@ use chargebee_webhook::handler;
 use lambda_http::{Error, service_fn};
 use saguaro_app::webhooks::ChargebeeWebhook;
 use saguaro_sqs::SqsQueue;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    saguaro_lambda::logs::json_logs()
         .with_current_span(false)
-        .without_time()
         .with_target(false)
         .init();
     let config = Config::from_env()?;

@@ -8,10 +8,10 @@ use saguaro_domain::{Program, ProgramError};
 
 /// The DynamoDB table holding customer state, ledger, markers and the reward outbox.
 pub const TABLE_NAME: &str = "TABLE_NAME";
-/// The program file (DESIGN §4), packaged with the function.
-pub const PROGRAM_FILE: &str = "SAGUARO_PROGRAM_FILE";
 /// Where the program file is when [`PROGRAM_FILE`] is not set.
-pub const DEFAULT_PROGRAM_FILE: &str = "program.toml";
+pub use saguaro_lambda::config::DEFAULT_PROGRAM_FILE;
+/// The program file (DESIGN §4), packaged with the function.
+pub use saguaro_lambda::config::SAGUARO_PROGRAM_FILE as PROGRAM_FILE;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -10,16 +10,12 @@ use earn::{Config, EarnHandler};
 use lambda_runtime::{LambdaEvent, service_fn};
 use saguaro_app::Earner;
 use saguaro_dynamodb::DynamoStore;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+    saguaro_lambda::logs::json_logs()
         .with_current_span(true)
         .with_span_list(false)
-        .without_time()
         .init();
 
     let config = Config::from_env()?;

@@ -1,40 +1,18 @@
 //! Typed configuration from the environment, read once by `main.rs`. A missing variable is
 //! an error that names it, so a misconfigured deploy fails at its first cold start.
 
-use std::path::PathBuf;
-
 use saguaro_app::webhooks::stripe_verifier;
-use saguaro_domain::{Program, ProgramError};
+use saguaro_lambda::config::Env;
+pub use saguaro_lambda::config::{ConfigError, DEFAULT_PROGRAM_FILE, SAGUARO_PROGRAM_FILE};
 use saguaro_providers::stripe::Verifier;
 use saguaro_stripe_api::ApiKey;
 
 pub const EARN_QUEUE_URL: &str = "EARN_QUEUE_URL";
 /// One `whsec_...` secret, or several separated by commas while one is being rolled.
 pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
-pub const SAGUARO_PROGRAM_FILE: &str = "SAGUARO_PROGRAM_FILE";
 /// Optional: a Stripe secret or restricted key (read access to invoices is enough), used to
 /// find the invoice of a refund that names only its PaymentIntent (basil+ API versions).
 pub const STRIPE_API_KEY: &str = "STRIPE_API_KEY";
-/// Where the program file is when `SAGUARO_PROGRAM_FILE` is unset (bundled with the code).
-pub const DEFAULT_PROGRAM_FILE: &str = "program.toml";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("cannot read the program file {path} ({SAGUARO_PROGRAM_FILE})")]
-    ReadProgram {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("invalid program file {path}")]
-    Program {
-        path: PathBuf,
-        #[source]
-        source: ProgramError,
-    },
-}
 
 #[derive(Debug)]
 pub struct Config {
@@ -54,25 +32,18 @@ impl Config {
 
     /// The configuration from `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let var = |name| lookup(name).filter(|v| !v.trim().is_empty());
-        let queue_url = var(EARN_QUEUE_URL).ok_or(ConfigError::Missing(EARN_QUEUE_URL))?;
-        let verifier = var(STRIPE_WEBHOOK_SECRET)
+        let env = Env::new(lookup);
+        let queue_url = env.required(EARN_QUEUE_URL)?;
+        let verifier = env
+            .optional(STRIPE_WEBHOOK_SECRET)
             .and_then(|v| stripe_verifier(&v))
             .ok_or(ConfigError::Missing(STRIPE_WEBHOOK_SECRET))?;
-        let path = PathBuf::from(
-            var(SAGUARO_PROGRAM_FILE).unwrap_or_else(|| DEFAULT_PROGRAM_FILE.to_owned()),
-        );
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::ReadProgram {
-            path: path.clone(),
-            source,
-        })?;
-        let program =
-            Program::parse(&text).map_err(|source| ConfigError::Program { path, source })?;
+        let program = env.program()?;
         Ok(Self {
             queue_url,
             verifier,
             referral_key: program.referral_key,
-            stripe_api_key: var(STRIPE_API_KEY).map(ApiKey::new),
+            stripe_api_key: env.optional(STRIPE_API_KEY).map(ApiKey::new),
         })
     }
 }
@@ -80,25 +51,9 @@ impl Config {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::collections::HashMap;
+    use saguaro_testkit::{env_lookup as lookup, example_program};
 
     use super::*;
-
-    fn example_program() -> String {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../infra/program.example.toml"
-        )
-        .to_owned()
-    }
-
-    fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        move |name| map.get(name).cloned()
-    }
 
     #[test]
     fn when_all_variables_are_set_then_config_has_queue_and_referral_key() {

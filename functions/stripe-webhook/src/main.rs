@@ -8,17 +8,11 @@ use saguaro_sqs::SqsQueue;
 use saguaro_stripe_api::StripeApi;
 use stripe_webhook::config::Config;
 use stripe_webhook::handler;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+    saguaro_lambda::logs::json_logs()
         .with_current_span(false)
-        .without_time()
         .with_target(false)
         .init();
     let config = Config::from_env()?;

@@ -1,8 +1,9 @@
 //! Shared set-up of the earn function's tests: the program, event and SQS message builders,
 //! a store wrapper that counts and fails operations, snapshots of what a store holds, and
-//! clients on the moto server that `infra/test.sh` starts.
+//! clients on the moto server that `infra/test.sh` starts (from [`saguaro_testkit`]).
 
-#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+// Each test binary uses only some of these helpers (and re-exports).
+#![allow(dead_code, unused_imports, clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,7 +19,9 @@ use saguaro_domain::{
 };
 use saguaro_dynamodb::RequestCounter;
 
-pub const ENDPOINT_VAR: &str = "SAGUARO_TEST_AWS_ENDPOINT";
+pub use saguaro_testkit::dynamodb::{counted_client as dynamodb, fresh_table};
+pub use saguaro_testkit::sqs::counted_client as sqs;
+pub use saguaro_testkit::{aws, unique_name};
 
 /// Per-amount earning with a daily cap, a welcome bonus, a referral for the referrer, a
 /// Gold tier multiplier and a reward paid with points: every order-dependent outcome.
@@ -219,61 +222,6 @@ impl<S: StateStore> StateStore for Counting<S> {
         }
         self.inner.commit(commit).await
     }
-}
-
-/// The emulator's endpoint. A test without it fails: it never passes by skipping.
-pub fn endpoint() -> String {
-    match std::env::var(ENDPOINT_VAR) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!("{ENDPOINT_VAR} is not set: run infra/test.sh, which starts moto server"),
-    }
-}
-
-pub async fn aws() -> aws_config::SdkConfig {
-    aws_config::from_env().endpoint_url(endpoint()).load().await
-}
-
-pub fn dynamodb(
-    shared: &aws_config::SdkConfig,
-    counter: &RequestCounter,
-) -> aws_sdk_dynamodb::Client {
-    let config = aws_sdk_dynamodb::config::Builder::from(shared)
-        .interceptor(counter.clone())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(config)
-}
-
-/// An SQS client; `counter` counts its requests by operation too (SQS's JSON protocol names
-/// the operation in the same `x-amz-target` header as DynamoDB's).
-pub fn sqs(shared: &aws_config::SdkConfig, counter: &RequestCounter) -> aws_sdk_sqs::Client {
-    let config = aws_sdk_sqs::config::Builder::from(shared)
-        .interceptor(counter.clone())
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
-/// A name no other test (or earlier run against the same server) uses.
-pub fn unique_name(prefix: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "{prefix}-{}-{}-{}",
-        std::process::id(),
-        nanos % 1_000_000_000_000,
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// A new, empty Saguaro table on moto.
-pub async fn fresh_table(client: &aws_sdk_dynamodb::Client, prefix: &str) -> String {
-    let name = unique_name(prefix);
-    saguaro_dynamodb::create_table(client, &name)
-        .await
-        .unwrap_or_else(|e| panic!("creating table {name}: {e:?}"));
-    name
 }
 
 /// Writes straight to the test's stderr, past libtest's output capture, so that

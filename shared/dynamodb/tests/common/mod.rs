@@ -1,10 +1,9 @@
 //! Shared set-up of the adapter tests: a real SDK client on the moto server that
-//! `infra/test.sh` starts, and a fresh table per test.
+//! `infra/test.sh` starts (from [`saguaro_testkit`]), and a fresh table per test.
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::Client;
 use saguaro_domain::ids::CustomerId;
@@ -13,48 +12,17 @@ use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
-use saguaro_dynamodb::{DynamoStore, RequestCounter, create_table};
-
-pub const ENDPOINT_VAR: &str = "SAGUARO_TEST_AWS_ENDPOINT";
-
-/// The emulator's endpoint. A test without it fails: it never passes by skipping.
-pub fn endpoint() -> String {
-    match std::env::var(ENDPOINT_VAR) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!("{ENDPOINT_VAR} is not set: run infra/test.sh, which starts moto server"),
-    }
-}
+use saguaro_dynamodb::{DynamoStore, RequestCounter};
 
 pub async fn client(counter: &RequestCounter) -> Client {
-    let shared = aws_config::from_env().endpoint_url(endpoint()).load().await;
-    let config = aws_sdk_dynamodb::config::Builder::from(&shared)
-        .interceptor(counter.clone())
-        .build();
-    Client::from_conf(config)
-}
-
-/// A table name no other test (or earlier run against the same server) uses.
-pub fn table_name(test: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!(
-        "saguaro-{test}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
+    saguaro_testkit::dynamodb::counted_client(&saguaro_testkit::aws().await, counter)
 }
 
 /// A store on a new, empty table, with a counter of the requests it sends.
 pub async fn fresh_store(test: &str) -> (DynamoStore, RequestCounter) {
     let counter = RequestCounter::new();
     let client = client(&counter).await;
-    let name = table_name(test);
-    create_table(&client, &name)
-        .await
-        .unwrap_or_else(|e| panic!("creating table {name}: {e:?}"));
+    let name = saguaro_testkit::dynamodb::fresh_table(&client, &format!("saguaro-{test}")).await;
     counter.reset();
     (DynamoStore::new(client, name), counter)
 }
