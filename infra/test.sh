@@ -28,13 +28,19 @@ echo "==> starting moto server on 127.0.0.1:$port (log: target/moto-server.log)"
 "$venv/bin/python" infra/scripts/moto_server.py "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true; wait "$moto_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  if curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1; then break; fi
-  if ! kill -0 "$moto_pid" 2>/dev/null; then
-    echo "moto server failed to start; see $log" >&2; cat "$log" >&2; exit 1
+ready=no
+for _ in $(seq 1 300); do
+  if "$venv/bin/python" -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 0.2)" "$port" 2>/dev/null; then
+    ready=yes; break
   fi
+  if ! kill -0 "$moto_pid" 2>/dev/null; then break; fi
   sleep 0.1
 done
+if [ "$ready" != yes ]; then
+  echo "moto server did not start on port $port; its log (target/moto-server.log):" >&2
+  cat "$log" >&2
+  exit 1
+fi
 export SAGUARO_TEST_AWS_ENDPOINT="http://127.0.0.1:$port"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
 
