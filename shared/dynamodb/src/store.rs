@@ -15,7 +15,7 @@
 //! item's manifest (one GetItem) and rewrites every state item. Either way the version
 //! condition guarantees the baseline was the stored state when the transaction applies.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -443,56 +443,37 @@ impl DynamoStore {
                 }
             }
         }
-        for (id, record) in &state.payments {
-            let kept = baseline
-                .manifest
-                .payments
-                .get(id)
-                .copied()
-                .filter(|_| old.is_some_and(|o| o.payments.get(id) == Some(record)));
-            match kept {
-                Some(at) => {
-                    manifest.payments.insert(id.clone(), at);
-                }
-                None => {
-                    manifest.payments.insert(id.clone(), version);
-                    state_puts.push(item::payment_item(customer, id, record, version)?);
-                }
-            }
-        }
-        for (id, snapshot) in &state.subscriptions {
-            let kept = baseline
-                .manifest
-                .subscriptions
-                .get(id)
-                .copied()
-                .filter(|_| old.is_some_and(|o| o.subscriptions.get(id) == Some(snapshot)));
-            match kept {
-                Some(at) => {
-                    manifest.subscriptions.insert(id.clone(), at);
-                }
-                None => {
-                    manifest.subscriptions.insert(id.clone(), version);
-                    state_puts.push(item::subscription_item(customer, id, snapshot, version)?);
-                }
-            }
-        }
+        let payments = diff_by_id(
+            &state.payments,
+            old.map(|o| &o.payments),
+            &baseline.manifest.payments,
+            version,
+            |id, record| item::payment_item(customer, id, record, version),
+        )?;
+        let subscriptions = diff_by_id(
+            &state.subscriptions,
+            old.map(|o| &o.subscriptions),
+            &baseline.manifest.subscriptions,
+            version,
+            |id, snapshot| item::subscription_item(customer, id, snapshot, version),
+        )?;
+        manifest.payments = payments.written;
+        manifest.subscriptions = subscriptions.written;
+        state_puts.extend(payments.puts);
+        state_puts.extend(subscriptions.puts);
         let mut deletes = Vec::new();
         for (line, _) in &baseline.manifest.lots {
             if !seen.contains(line) {
                 deletes.push(keys::lot_sk(*line));
             }
         }
-        for id in baseline.manifest.payments.keys() {
-            if !state.payments.contains_key(id) {
-                deletes.push(keys::payment_sk(id));
-            }
-        }
-        for id in baseline.manifest.subscriptions.keys() {
-            if !state.subscriptions.contains_key(id) {
-                deletes.push(keys::subscription_sk(id));
-            }
-        }
+        deletes.extend(payments.gone.iter().map(|id| keys::payment_sk(id)));
+        deletes.extend(
+            subscriptions
+                .gone
+                .iter()
+                .map(|id| keys::subscription_sk(id)),
+        );
 
         let total = usize::from(marker.is_some())
             + 1
@@ -653,4 +634,51 @@ impl HistoryStore for DynamoStore {
     async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
         Ok(self.reward_rows(customer).await?)
     }
+}
+
+/// How a map of state items keyed by id (payments, subscriptions) changed since the baseline.
+struct KeyedDiff<'a> {
+    /// Each current id with the version that last wrote its item.
+    written: BTreeMap<String, u64>,
+    /// Items to put: new ones, and ones whose content changed.
+    puts: Vec<Item>,
+    /// Ids in the baseline that are gone: their items are deleted.
+    gone: Vec<&'a str>,
+}
+
+/// An unchanged item keeps the version it was written at; a new or changed one is put at
+/// `version` (its item built by `item`); one the baseline lists and `current` lacks is gone.
+fn diff_by_id<'a, T: PartialEq>(
+    current: &BTreeMap<String, T>,
+    old: Option<&BTreeMap<String, T>>,
+    baseline: &'a BTreeMap<String, u64>,
+    version: u64,
+    item: impl Fn(&str, &T) -> Result<Item>,
+) -> Result<KeyedDiff<'a>> {
+    let mut diff = KeyedDiff {
+        written: BTreeMap::new(),
+        puts: Vec::new(),
+        gone: Vec::new(),
+    };
+    for (id, value) in current {
+        let kept = baseline
+            .get(id)
+            .copied()
+            .filter(|_| old.is_some_and(|o| o.get(id) == Some(value)));
+        match kept {
+            Some(at) => {
+                diff.written.insert(id.clone(), at);
+            }
+            None => {
+                diff.written.insert(id.clone(), version);
+                diff.puts.push(item(id, value)?);
+            }
+        }
+    }
+    diff.gone = baseline
+        .keys()
+        .filter(|id| !current.contains_key(*id))
+        .map(String::as_str)
+        .collect();
+    Ok(diff)
 }
