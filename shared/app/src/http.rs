@@ -160,35 +160,47 @@ where
         let Some(page) = page_request(query) else {
             return error_response(StatusCode::BAD_REQUEST, "invalid_query");
         };
-        match self.history.load(customer).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return error_response(StatusCode::NOT_FOUND, "not_found"),
+        let page = match self.history.ledger(customer, page).await {
+            Ok(p) => p,
             Err(e) => return internal(&e),
+        };
+        if page.lines.is_empty()
+            && let Some(missing) = self.unknown(customer).await
+        {
+            return missing;
         }
-        match self.history.ledger(customer, page).await {
-            Ok(p) => json_response(
-                StatusCode::OK,
-                &json!({
-                    "lines": p.lines.iter().map(line_json).collect::<Vec<_>>(),
-                    "next_cursor": p.next.map(|s| s.to_string()),
-                }),
-            ),
-            Err(e) => internal(&e),
-        }
+        json_response(
+            StatusCode::OK,
+            &json!({
+                "lines": page.lines.iter().map(line_json).collect::<Vec<_>>(),
+                "next_cursor": page.next.map(|s| s.to_string()),
+            }),
+        )
     }
 
     async fn get_rewards(&self, customer: &CustomerId) -> Response<Bytes> {
-        match self.history.load(customer).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return error_response(StatusCode::NOT_FOUND, "not_found"),
+        let rewards = match self.history.rewards(customer).await {
+            Ok(r) => r,
             Err(e) => return internal(&e),
+        };
+        if rewards.is_empty()
+            && let Some(missing) = self.unknown(customer).await
+        {
+            return missing;
         }
-        match self.history.rewards(customer).await {
-            Ok(rewards) => json_response(
-                StatusCode::OK,
-                &json!({ "rewards": rewards.iter().map(reward_json).collect::<Vec<_>>() }),
-            ),
-            Err(e) => internal(&e),
+        json_response(
+            StatusCode::OK,
+            &json!({ "rewards": rewards.iter().map(reward_json).collect::<Vec<_>>() }),
+        )
+    }
+
+    /// The 404 (or 500) for a customer the store has no state for; `None` when it has.
+    /// Asked only when a listing came back empty, so a known customer costs one read.
+    async fn unknown(&self, customer: &CustomerId) -> Option<Response<Bytes>> {
+        match self.history.load(customer).await {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(error_response(StatusCode::NOT_FOUND, "not_found")),
+            Err(e) => Some(internal(&e)),
         }
     }
 }
