@@ -95,10 +95,6 @@ impl<S: StateStore> Earner<S> {
         Self { store, program }
     }
 
-    pub fn program(&self) -> &Program {
-        &self.program
-    }
-
     pub fn store(&self) -> &S {
         &self.store
     }

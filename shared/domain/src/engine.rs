@@ -746,8 +746,6 @@ impl Run<'_> {
         {
             let oldest = month_key(oldest);
             self.state.qualifying_by_month.retain(|&m, _| m >= oldest);
-        } else if self.program.tier_window == TierWindow::Lifetime {
-            self.state.qualifying_by_month.clear();
         }
     }
 }

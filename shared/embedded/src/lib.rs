@@ -48,11 +48,6 @@ impl EmbeddedStore {
             .map_err(|_| StoreError::Corrupt("embedded store lock poisoned".to_owned()))
     }
 
-    /// Number of event markers (applied event × customer pairs).
-    pub fn marker_count(&self) -> usize {
-        self.lock().map_or(0, |i| i.markers.len())
-    }
-
     fn commit_now(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let mut inner = self.lock()?;
         let customer = commit.state.customer.clone();

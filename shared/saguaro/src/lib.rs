@@ -86,7 +86,6 @@ struct Routes {
 #[derive(Debug, Clone)]
 pub struct Runner {
     routes: Arc<Routes>,
-    store: Arc<EmbeddedStore>,
 }
 
 impl Runner {
@@ -125,7 +124,6 @@ impl Runner {
                 stripe,
                 chargebee,
             }),
-            store,
         }
     }
 
@@ -135,10 +133,6 @@ impl Runner {
             self.routes.stripe.is_some(),
             self.routes.chargebee.is_some(),
         )
-    }
-
-    pub fn store(&self) -> &Arc<EmbeddedStore> {
-        &self.store
     }
 
     pub fn router(&self) -> Router {
