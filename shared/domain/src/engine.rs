@@ -668,13 +668,7 @@ impl Run<'_> {
             };
             while self.state.balance >= cost {
                 // A billing credit with no value in the customer's currency is not redeemed.
-                if reward.kind == RewardKind::BillingCredit
-                    && self
-                        .state
-                        .currency
-                        .and_then(|c| reward.value_in(c))
-                        .is_none()
-                {
+                if reward.kind == RewardKind::BillingCredit && self.credit_value(reward).is_none() {
                     break;
                 }
                 // An access grant already held is not bought again.
@@ -695,6 +689,11 @@ impl Run<'_> {
         }
     }
 
+    /// A billing credit's value in the customer's currency (that of their latest payment).
+    fn credit_value(&self, reward: &crate::program::Reward) -> Option<Money> {
+        self.state.currency.and_then(|c| reward.value_in(c))
+    }
+
     fn issue(
         &mut self,
         reward: &crate::program::Reward,
@@ -707,8 +706,8 @@ impl Run<'_> {
         {
             self.state.grants.insert(g.clone());
         }
-        let value: Option<Money> = match reward.kind {
-            RewardKind::BillingCredit => self.state.currency.and_then(|c| reward.value_in(c)),
+        let value = match reward.kind {
+            RewardKind::BillingCredit => self.credit_value(reward),
             _ => None,
         };
         self.rewards.push(RewardOutbox {
