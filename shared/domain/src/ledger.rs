@@ -3,7 +3,6 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::event::Event;
 use crate::ids::{CustomerId, EventId};
 use crate::money::Money;
 use crate::program::{ProgramVersion, RewardKind};
@@ -80,15 +79,4 @@ pub struct RewardOutbox {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub delivery: Delivery,
-}
-
-/// Everything one event changes for one customer; committed atomically by a store.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub state: crate::state::CustomerState,
-    pub lines: Vec<LedgerLine>,
-    pub rewards: Vec<RewardOutbox>,
-    /// Events to apply to another customer afterwards (a referral for the referrer). They are
-    /// also kept in `state.pending` until applied, so a crash cannot lose them.
-    pub follow_ups: Vec<Event>,
 }

@@ -10,10 +10,10 @@ pub mod ports;
 pub mod program;
 pub mod state;
 
-pub use engine::{EngineError, apply};
+pub use engine::{EngineError, Outcome, apply};
 pub use event::{Event, Refs, SubscriptionInfo, Trigger};
 pub use ids::{CustomerId, EventId, Provider};
-pub use ledger::{Delivery, LedgerLine, LineKind, LineSeq, Outcome, RewardOutbox};
+pub use ledger::{Delivery, LedgerLine, LineKind, LineSeq, RewardOutbox};
 pub use money::{Currency, Money};
 pub use program::{Program, ProgramError, ProgramVersion};
 pub use state::CustomerState;

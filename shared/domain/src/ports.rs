@@ -5,9 +5,10 @@
 
 use std::future::Future;
 
+use crate::engine::Outcome;
 use crate::event::Event;
 use crate::ids::{CustomerId, EventId};
-use crate::ledger::{LedgerLine, LineSeq, Outcome, RewardOutbox};
+use crate::ledger::{LedgerLine, LineSeq, RewardOutbox};
 use crate::state::CustomerState;
 
 #[derive(Debug, thiserror::Error)]

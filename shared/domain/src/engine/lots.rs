@@ -1,0 +1,102 @@
+//! Lots: earned points not yet spent, reversed or expired. New points pay back a deficit
+//! first; consumption takes from lots soonest-expiring first; a lot expires with what is left
+//! of it. Operator adjustments add or take points the same way.
+
+use jiff::Span;
+
+use super::{EngineError, Result, Run};
+use crate::ledger::{LineKind, LineSeq};
+use crate::state::Lot;
+
+impl Run<'_> {
+    /// New points first pay back a deficit; what is left becomes a lot.
+    pub(super) fn add_lot(&mut self, line: LineSeq, points: i64) -> Result<()> {
+        let repaid = points.min(self.state.deficit);
+        self.state.deficit -= repaid;
+        let remaining = points - repaid;
+        if remaining == 0 {
+            return Ok(());
+        }
+        let expires_on = match self.program.expiry {
+            Some(e) => Some(
+                self.local
+                    .date()
+                    .checked_add(Span::new().days(e.after_days))?,
+            ),
+            None => None,
+        };
+        self.state.lots.push(Lot {
+            line,
+            expires_on,
+            remaining,
+        });
+        Ok(())
+    }
+
+    /// Takes points from lots soonest-expiring first; what the lots cannot cover is a deficit.
+    pub(super) fn consume(&mut self, mut points: i64) {
+        self.state
+            .lots
+            .sort_by_key(|l| (l.expires_on.is_none(), l.expires_on, l.line));
+        for lot in &mut self.state.lots {
+            if points == 0 {
+                break;
+            }
+            let take = points.min(lot.remaining);
+            lot.remaining -= take;
+            points -= take;
+        }
+        self.state.lots.retain(|l| l.remaining > 0);
+        self.state.deficit += points;
+    }
+
+    /// `points.expired` (from the scheduler): every lot whose last day is before the event's
+    /// day expires with its remainder, one line per lot.
+    pub(super) fn expire(&mut self) -> Result<()> {
+        let today = self.local.date();
+        let (expired, kept): (Vec<Lot>, Vec<Lot>) = std::mem::take(&mut self.state.lots)
+            .into_iter()
+            .partition(|lot| lot.expires_on.is_some_and(|d| d < today));
+        self.state.lots = kept;
+        for lot in expired {
+            self.push_line(
+                LineKind::Expiry,
+                -lot.remaining,
+                "expiry".to_owned(),
+                Some(lot.line),
+                None,
+            );
+        }
+        Ok(())
+    }
+
+    /// `points.adjusted`: an operator's correction. Positive points make a lot; negative ones
+    /// are consumed like a redemption. Neither counts towards the tier.
+    pub(super) fn adjust(&mut self) -> Result<()> {
+        let event = self.event;
+        let points = event.points.ok_or(EngineError::MissingField {
+            trigger: event.trigger.clone(),
+            field: "points",
+        })?;
+        if points > 0 {
+            let seq = self.push_line(
+                LineKind::Adjustment,
+                points,
+                "adjustment".to_owned(),
+                None,
+                None,
+            );
+            self.add_lot(seq, points)?;
+        } else if points < 0 {
+            self.push_line(
+                LineKind::Adjustment,
+                points,
+                "adjustment".to_owned(),
+                None,
+                None,
+            );
+            self.consume(-points);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! Referrals: a referred customer converts once (on `referral.converted`, or on their first
+//! paid payment when a referrer is known); their own referral rules apply at once, and the
+//! referrer's are a follow-up event applied to the referrer's ledger.
+
+use super::{Result, Run};
+use crate::event::{Event, Trigger};
+use crate::program::Beneficiary;
+
+impl Run<'_> {
+    /// Keeps the first referrer an event names (never the customer themself).
+    pub(super) fn remember_referrer(&mut self) {
+        if self.state.referrer.is_none() {
+            self.state.referrer = self
+                .event
+                .refs
+                .referrer
+                .clone()
+                .filter(|r| *r != self.state.customer);
+        }
+    }
+
+    /// A paid payment of a referred customer who has not converted yet converts them.
+    pub(super) fn convert_on_first_payment(&mut self) -> Result<()> {
+        let event = self.event;
+        let paid = event.amount.is_some_and(|a| a.minor > 0);
+        if paid && !self.state.referral_converted && self.state.referrer.is_some() {
+            let mut conversion = Event::new(
+                format!("referral:{}:{}", event.customer.provider, event.customer.id),
+                event.customer.clone(),
+                Trigger::ReferralConverted,
+                event.occurred_at,
+            );
+            conversion.provider = event.provider;
+            conversion.amount = event.amount;
+            conversion.subscription = event.subscription.clone();
+            conversion.refs.payment = event.refs.payment.clone();
+            conversion.refs.referrer = self.state.referrer.clone();
+            self.convert_referral(conversion)?;
+        }
+        Ok(())
+    }
+
+    /// The referred customer converts once: its own referral rules apply now, and the
+    /// referrer's are queued as a follow-up for the referrer's ledger.
+    pub(super) fn convert_referral(&mut self, conversion: Event) -> Result<()> {
+        self.state.referral_converted = true;
+        self.earn_by_rules(&conversion, Beneficiary::Customer)?;
+        if conversion
+            .refs
+            .referrer
+            .as_ref()
+            .is_some_and(|r| *r != self.state.customer)
+        {
+            self.follow_ups.push(conversion);
+        }
+        Ok(())
+    }
+
+    /// The follow-up on the referrer's side: the referrer rules apply once per referred
+    /// customer, however often the conversion is delivered.
+    pub(super) fn credit_referrer(&mut self) -> Result<()> {
+        let event = self.event;
+        let referred = event.customer.to_string();
+        if self.state.referred.insert(referred) {
+            self.earn_by_rules(event, Beneficiary::Referrer)?;
+        }
+        Ok(())
+    }
+}

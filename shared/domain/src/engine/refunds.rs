@@ -1,0 +1,88 @@
+//! `payment.refunded`: a refund reverses, per earn line of the payment, `floor(P × refunded /
+//! A)` minus what earlier refunds reversed. A refund seen before its payment waits in the
+//! payment's record until the payment arrives.
+
+use super::{EngineError, Result, Run};
+use crate::ledger::LineKind;
+
+impl Run<'_> {
+    pub(super) fn refund(&mut self) -> Result<()> {
+        let event = self.event;
+        let missing = |field| EngineError::MissingField {
+            trigger: event.trigger.clone(),
+            field,
+        };
+        let primary = event
+            .refs
+            .payment
+            .clone()
+            .ok_or_else(|| missing("payment"))?;
+        let alias = event.refs.payment_alias.as_deref();
+        let known = self.payment_key(primary.clone(), alias);
+        // A refund of a payment not seen yet waits under the alias (the invoice), which the
+        // payment event also names, whichever id it is keyed by.
+        let key = if self.state.payments.contains_key(&known) {
+            known
+        } else {
+            alias.map_or(primary, str::to_owned)
+        };
+        let refund = event
+            .refunded_total
+            .or(event.amount)
+            .ok_or_else(|| missing("amount"))?;
+        let record = self.state.payments.entry(key.clone()).or_default();
+        if let Some(paid) = record.amount
+            && paid.currency != refund.currency
+        {
+            return Err(EngineError::CurrencyMismatch {
+                payment: paid.currency.to_string(),
+                refund: refund.currency.to_string(),
+            });
+        }
+        // A running total (Stripe's `amount_refunded`) replaces what is known, so re-ordered
+        // events cannot double count; otherwise the refund's own amount adds to it.
+        record.refunded = if event.refunded_total.is_some() {
+            record.refunded.max(refund.minor)
+        } else {
+            record.refunded.saturating_add(refund.minor.max(0))
+        };
+        self.reverse_payment(&key)
+    }
+
+    /// Brings a payment's reversals up to floor(P × refunded / A) for each line it earned.
+    pub(super) fn reverse_payment(&mut self, key: &str) -> Result<()> {
+        let Some(record) = self.state.payments.get(key) else {
+            return Ok(());
+        };
+        let Some(paid) = record.amount.filter(|a| a.minor > 0) else {
+            return Ok(());
+        };
+        let refunded = i128::from(record.refunded.min(paid.minor));
+        let mut reversals = Vec::new();
+        for line in &record.earned {
+            let target = i128::from(line.points) * refunded / i128::from(paid.minor);
+            let target = i64::try_from(target).map_err(|_| EngineError::Overflow)?;
+            let delta = target - line.reversed;
+            if delta > 0 {
+                reversals.push((line.line, delta, line.month));
+            }
+        }
+        for (line, delta, month) in reversals {
+            self.push_line(
+                LineKind::Reversal,
+                -delta,
+                "refund".to_owned(),
+                Some(line),
+                None,
+            );
+            self.consume(delta);
+            self.qualify(-delta, month);
+            if let Some(record) = self.state.payments.get_mut(key)
+                && let Some(earned) = record.earned.iter_mut().find(|l| l.line == line)
+            {
+                earned.reversed += delta;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! Subscription snapshots: the latest known state of each subscription (the newest change
+//! wins), and what a `subscription.changed` event means against it.
+
+use std::cmp::Ordering;
+
+use super::Run;
+use crate::event::Trigger;
+use crate::state::SubscriptionSnapshot;
+
+impl Run<'_> {
+    /// For `subscription.changed`: upgraded or downgraded, by the monthly amount against the
+    /// stored snapshot, when the change is newer than it and both amounts are known in one
+    /// currency. Anything else (first sight, late delivery, same value) earns nothing.
+    pub(super) fn classify_change(&self) -> Option<Trigger> {
+        let event = self.event;
+        if event.trigger != Trigger::SubscriptionChanged {
+            return None;
+        }
+        let new = event.subscription.as_ref()?;
+        let old = self.state.subscriptions.get(&new.id)?;
+        if !old.is_older_than(new.resource_version, event.occurred_at) {
+            return None;
+        }
+        let (before, after) = (old.monthly_amount?, new.monthly_amount?);
+        if before.currency != after.currency {
+            return None;
+        }
+        match after.minor.cmp(&before.minor) {
+            Ordering::Greater => Some(Trigger::SubscriptionUpgraded),
+            Ordering::Less => Some(Trigger::SubscriptionDowngraded),
+            Ordering::Equal => None,
+        }
+    }
+
+    /// Updates the snapshot of the subscription the event names, unless it is newer.
+    pub(super) fn remember_subscription(&mut self) {
+        let Some(sub) = &self.event.subscription else {
+            return;
+        };
+        let at = self.event.occurred_at;
+        let cancelled = self.event.trigger == Trigger::SubscriptionCancelled;
+        match self.state.subscriptions.get_mut(&sub.id) {
+            // A late, older event cannot overwrite a newer snapshot.
+            Some(old) if !old.is_older_than(sub.resource_version, at) => {}
+            // Updated in place: most events repeat what is stored, and copying costs.
+            Some(old) => {
+                if sub.plan.is_some() && old.plan != sub.plan {
+                    old.plan.clone_from(&sub.plan);
+                }
+                if cancelled {
+                    old.status = Some("cancelled".to_owned());
+                } else if sub.status.is_some() && old.status != sub.status {
+                    old.status.clone_from(&sub.status);
+                }
+                old.started_at = sub.started_at.or(old.started_at);
+                old.monthly_amount = sub.monthly_amount.or(old.monthly_amount);
+                old.resource_version = sub.resource_version.or(old.resource_version);
+                old.updated_at = at;
+            }
+            None => {
+                let snapshot = SubscriptionSnapshot {
+                    plan: sub.plan.clone(),
+                    status: if cancelled {
+                        Some("cancelled".to_owned())
+                    } else {
+                        sub.status.clone()
+                    },
+                    started_at: sub.started_at,
+                    monthly_amount: sub.monthly_amount,
+                    resource_version: sub.resource_version,
+                    updated_at: at,
+                };
+                self.state.subscriptions.insert(sub.id.clone(), snapshot);
+            }
+        }
+    }
+}

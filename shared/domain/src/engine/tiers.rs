@@ -1,0 +1,92 @@
+//! Tiers: qualifying points (earned minus reversed, all time or over the rolling 12 months),
+//! the tier they put the customer in after an event, and the monthly buckets behind the
+//! rolling window.
+
+use jiff::civil::Date;
+use jiff::{Span, Timestamp};
+
+use super::Run;
+use crate::program::{Program, TierWindow};
+use crate::state::CustomerState;
+
+/// Monthly qualifying buckets older than this are dropped (the rolling window needs 12).
+const QUALIFYING_MONTHS_KEPT: i64 = 24;
+
+/// The customer's qualifying points at `at`, which decide their tier: all time, or the
+/// calendar month of `at` and the eleven before it (program timezone), as the program's
+/// `tier_window` says.
+pub fn qualifying_points(program: &Program, state: &CustomerState, at: Timestamp) -> i64 {
+    let local = at.to_zoned(program.timezone.clone());
+    qualifying_at(program, state, local.date())
+}
+
+fn qualifying_at(program: &Program, state: &CustomerState, date: Date) -> i64 {
+    match program.tier_window {
+        TierWindow::Lifetime => state.qualifying_lifetime,
+        TierWindow::Rolling12Months => {
+            let current = month_key(date);
+            let first = date
+                .first_of_month()
+                .checked_sub(Span::new().months(11))
+                .map(month_key)
+                .unwrap_or_default();
+            state
+                .qualifying_by_month
+                .range(first..=current)
+                .map(|(_, p)| p)
+                .sum()
+        }
+    }
+}
+
+/// `yyyymm`: orders like the months it names.
+pub(super) fn month_key(d: Date) -> u32 {
+    // Years of a civil::Date are -9999..=9999; ledger dates are never before year 0.
+    u32::try_from(d.year()).unwrap_or(0) * 100 + u32::try_from(d.month()).unwrap_or(0)
+}
+
+impl Run<'_> {
+    /// Qualifying points on the event's day, from the state as it is now.
+    pub(super) fn qualifying_now(&self) -> i64 {
+        qualifying_at(self.program, &self.state, self.local.date())
+    }
+
+    /// Counts `points` (negative for a reversal) towards the tier, in the month they were
+    /// earned.
+    pub(super) fn qualify(&mut self, points: i64, month: u32) {
+        self.state.qualifying_lifetime += points;
+        // Monthly buckets only matter to the rolling window.
+        if self.program.tier_window == TierWindow::Rolling12Months {
+            *self.state.qualifying_by_month.entry(month).or_default() += points;
+        }
+    }
+
+    /// The tier after the event; a tier entered for the first time issues its `on_tier`
+    /// rewards.
+    pub(super) fn recompute_tier(&mut self) {
+        let tier = self
+            .program
+            .tier_for(self.qualifying_now())
+            .map(|t| t.name.clone());
+        if let Some(name) = &tier
+            && self.state.tiers_reached.insert(name.clone())
+        {
+            self.issue_tier_rewards(name);
+        }
+        self.state.tier = tier;
+    }
+
+    /// Drops the monthly buckets the rolling window can no longer reach.
+    pub(super) fn prune_qualifying_months(&mut self) {
+        if self.program.tier_window == TierWindow::Rolling12Months
+            && let Ok(oldest) = self
+                .local
+                .date()
+                .first_of_month()
+                .checked_sub(Span::new().months(QUALIFYING_MONTHS_KEPT))
+        {
+            let oldest = month_key(oldest);
+            self.state.qualifying_by_month.retain(|&m, _| m >= oldest);
+        }
+    }
+}
