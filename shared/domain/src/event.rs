@@ -38,7 +38,8 @@ pub enum Trigger {
 pub struct UnknownTrigger(pub String);
 
 impl Trigger {
-    /// Produced only by Saguaro (scheduler, operators); never accepted on `POST /events`.
+    /// Produced only by Saguaro (its scheduler, operators, or the Chargebee webhook for
+    /// `subscription.changed`); never accepted on `POST /events`.
     pub fn is_internal(&self) -> bool {
         matches!(
             self,

@@ -28,7 +28,7 @@ pub enum LineKind {
 }
 
 /// One change to a customer's balance. Points are signed: earn and grant lines are positive,
-/// reversals, redemptions and expiries negative.
+/// reversals, redemptions and expiries negative, adjustments either.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerLine {
     pub seq: LineSeq,
@@ -36,7 +36,8 @@ pub struct LedgerLine {
     pub kind: LineKind,
     pub points: i64,
     pub balance_after: i64,
-    /// The earn rule, promotion, reward, `expiry` or `adjustment` that produced the line.
+    /// The earn rule, promotion or reward that produced the line, or `refund`, `expiry` or
+    /// `adjustment`.
     pub rule: String,
     pub program_version: ProgramVersion,
     pub event_id: EventId,
@@ -46,6 +47,7 @@ pub struct LedgerLine {
     pub refers_to: Option<LineSeq>,
 }
 
+/// Where handing out a reward stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Delivery {

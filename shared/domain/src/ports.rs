@@ -1,4 +1,5 @@
-//! The ports adapters implement: the store of customer state, ledger and reward outbox.
+//! The ports adapters implement: the store of customer state, ledger and reward outbox, and
+//! the clock.
 //!
 //! Methods return `Send` futures so that async adapters (DynamoDB) and the in-process store
 //! fit the same trait; the domain itself stays free of any async runtime.

@@ -11,8 +11,8 @@ use crate::ids::CustomerId;
 use crate::ledger::LineSeq;
 use crate::money::{Currency, Money};
 
-/// Earned points not yet spent, reversed or expired. Redemptions and reversals consume lots
-/// soonest-expiring first; a lot expires with what is left of it.
+/// Earned points not yet spent, reversed or expired. Redemptions, reversals and negative
+/// adjustments consume lots soonest-expiring first; a lot expires with what is left of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
     /// The line that earned it.
@@ -29,7 +29,7 @@ pub struct PaymentRecord {
     /// `None` while only a refund has been seen (refund delivered before the payment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
-    /// Earn lines the payment produced: (line, points, month bucket of the earn).
+    /// Earn lines the payment produced, each with what refunds have reversed of it.
     #[serde(default)]
     pub earned: Vec<EarnedLine>,
     /// Total refunded so far, minor units of the payment's currency.
@@ -37,6 +37,7 @@ pub struct PaymentRecord {
     pub refunded: i64,
 }
 
+/// One earn line of a payment, as a refund mirrors it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EarnedLine {
     pub line: LineSeq,
@@ -76,13 +77,15 @@ pub struct SubscriptionSnapshot {
     pub updated_at: Timestamp,
 }
 
+/// Everything the engine knows about one customer, committed with each event's lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerState {
     pub customer: CustomerId,
     /// Optimistic concurrency: the version this state was read at (0: never stored).
     pub version: u64,
     pub balance: i64,
-    /// Points consumed beyond the lots (balance below zero); paid back by the next earnings.
+    /// Points consumed beyond the lots (balance below zero); paid back by the next points
+    /// earned, granted or added.
     pub deficit: i64,
     pub next_seq: LineSeq,
     pub lots: Vec<Lot>,

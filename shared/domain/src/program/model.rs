@@ -158,10 +158,6 @@ pub struct Expiry {
 }
 
 impl Program {
-    pub fn tier(&self, name: &str) -> Option<&Tier> {
-        self.tiers.iter().find(|t| t.name == name)
-    }
-
     pub fn promotion(&self, id: &str) -> Option<&Promotion> {
         self.promotions.iter().find(|p| p.id == id)
     }
