@@ -1,13 +1,19 @@
 //! Counts DynamoDB requests by operation, for tests and benchmarks ("one commit is one
-//! `TransactWriteItems`"). An SDK interceptor: add it to the client's config with
-//! `aws_sdk_dynamodb::config::Builder::interceptor(counter.clone())`.
+//! `TransactWriteItems`"), and records the item sizes of every transaction sent, so that
+//! write units can be counted ([`crate::size`]). An SDK interceptor: add it to the client's
+//! config with `aws_sdk_dynamodb::config::Builder::interceptor(counter.clone())`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+
+use crate::size::{transaction_item_sizes, transactional_write_units};
 
 /// DynamoDB's JSON protocol names the operation in this header: `DynamoDB_20120810.Query`.
 const TARGET_HEADER: &str = "x-amz-target";
@@ -17,6 +23,7 @@ const TARGET_HEADER: &str = "x-amz-target";
 #[derive(Debug, Clone, Default)]
 pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
+    transactions: Arc<Mutex<Vec<Vec<usize>>>>,
 }
 
 impl RequestCounter {
@@ -41,6 +48,27 @@ impl RequestCounter {
 
     pub fn reset(&self) {
         self.lock().clear();
+        self.transactions_lock().clear();
+    }
+
+    /// The item sizes (bytes) of each `TransactWriteItems` sent so far, in order.
+    pub fn transactions(&self) -> Vec<Vec<usize>> {
+        self.transactions_lock().clone()
+    }
+
+    /// Write units of the transactions sent so far: 2 per started KB of each item.
+    pub fn transactional_write_units(&self) -> u64 {
+        self.transactions_lock()
+            .iter()
+            .flatten()
+            .map(|bytes| transactional_write_units(*bytes))
+            .sum()
+    }
+
+    fn transactions_lock(&self) -> std::sync::MutexGuard<'_, Vec<Vec<usize>>> {
+        self.transactions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
@@ -52,6 +80,19 @@ impl RequestCounter {
 impl Intercept for RequestCounter {
     fn name(&self) -> &'static str {
         "saguaro-request-counter"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(input) = context.input().downcast_ref::<TransactWriteItemsInput>() {
+            let sizes = transaction_item_sizes(input.transact_items());
+            self.transactions_lock().push(sizes);
+        }
+        Ok(())
     }
 
     fn read_before_transmit(

@@ -5,7 +5,8 @@
 //! - [`create_table`]: the table definition as code (tests, local runs), mirrored by the SAM
 //!   template.
 //! - [`RequestCounter`]: an SDK interceptor counting requests by operation, for tests and
-//!   benchmarks.
+//!   benchmarks, and the item sizes of each transaction.
+//! - [`size`]: item sizes and write units by DynamoDB's published rules.
 //!
 //! A commit is one `TransactWriteItems`; a load is one Query. See [`store`] for how the
 //! commit knows which state items to write and delete without reading first.
@@ -14,6 +15,7 @@ mod counter;
 mod error;
 mod item;
 pub mod keys;
+pub mod size;
 pub mod store;
 mod table;
 
