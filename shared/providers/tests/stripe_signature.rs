@@ -1,4 +1,4 @@
-//! Stripe-Signature verification: every case of DESIGN §7, the golden vectors, and a check
+//! Stripe-Signature verification: every case of docs/design.md §7, the golden vectors, and a check
 //! against Stripe's own Python library.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
