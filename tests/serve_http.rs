@@ -1,4 +1,4 @@
-//! `saguaro serve` over real HTTP: the routes of DESIGN §8 with the example program.
+//! `saguaro serve` over real HTTP: the routes of docs/design.md §8 with the example program.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use std::path::PathBuf;

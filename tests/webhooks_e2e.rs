@@ -2,9 +2,10 @@
 //! and authenticated Chargebee deliveries change balances exactly as
 //! `infra/program.example.toml` says, and a forged one changes nothing.
 //!
-//! Bodies are the providers crate's test data and the shared public fixtures; where a story
-//! needs the events of one customer to agree (Chargebee's public samples are of different
-//! customers and currencies), a copy is adjusted at test time and the adjustment is stated.
+//! Bodies are the providers crate's test data and the public fixtures (`tests/fixtures`);
+//! where a story needs the events of one customer to agree (Chargebee's public samples are
+//! of different customers and currencies), a copy is adjusted at test time and the
+//! adjustment is stated.
 //!
 //! Basil+ (2025-03-31 and later) Stripe events are built here in that shape: an
 //! `invoice.paid` that names no PaymentIntent and a `charge.refunded` that names no invoice,
@@ -21,6 +22,7 @@ use saguaro::{Runner, WebhookSecrets, load_program};
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
 use saguaro_stripe_api::{ApiKey, STRIPE_VERSION, StripeApi};
+use saguaro_testkit::{fixture, provider_data};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -54,26 +56,6 @@ async fn configured() -> Server {
         chargebee: Some(BasicAuth::new("saguaro", &Password::new("pa55word"))),
     })
     .await
-}
-
-fn read(path: PathBuf) -> Vec<u8> {
-    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
-}
-
-fn provider_data(rel: &str) -> Vec<u8> {
-    read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/providers/tests/data")
-            .join(rel),
-    )
-}
-
-fn shared_fixture(rel: &str) -> Vec<u8> {
-    read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures")
-            .join(rel),
-    )
 }
 
 fn json_of(bytes: &[u8]) -> Value {
@@ -196,7 +178,7 @@ async fn when_chargebee_events_are_delivered_then_balances_follow_the_program() 
     let s = configured().await;
     // A real PC 1.0 `subscription_created` (Chargebee's docs): customer 16CHTnSAxXWqMAg8,
     // subscription AzqgumSAxXl3xAxW, plan 9,600.00 usd a year (800.00 a month).
-    let created = json_of(&shared_fixture("chargebee/pc1/subscription_created.json"));
+    let created = json_of(&fixture("chargebee/pc1/subscription_created.json"));
     let customer = created["content"]["customer"]["id"]
         .as_str()
         .unwrap()
@@ -269,7 +251,7 @@ async fn when_signature_or_credentials_are_bad_then_nothing_changes() {
         s.stripe(paid.clone(), "whsec_forged").await,
         (StatusCode::UNAUTHORIZED, json!({ "error": "unauthorized" }))
     );
-    let created = shared_fixture("chargebee/pc1/subscription_created.json");
+    let created = fixture("chargebee/pc1/subscription_created.json");
     assert_eq!(
         s.chargebee(created, "saguaro:guess").await,
         (StatusCode::UNAUTHORIZED, json!({ "error": "unauthorized" }))

@@ -14,7 +14,7 @@ use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_sqs::SqsQueue;
 use serde_json::{Value, json};
 
-use common::{client, fresh_queue, http_api_event, provider_data, receive_all, shared_fixture};
+use common::{client, fresh_queue, http_api_event, provider_data, receive_all};
 
 const PATH: &str = "/webhooks/chargebee";
 
@@ -96,7 +96,7 @@ async fn when_payment_succeeded_is_authenticated_then_it_lands_on_the_queue() {
 async fn when_subscription_changed_arrives_base64_encoded_then_it_is_queued_as_changed() {
     // given a real PC 1.0 `subscription_created` sample (Chargebee's docs), base64-encoded
     let f = fixture("cb-b64").await;
-    let body = shared_fixture("chargebee/pc1/subscription_created.json");
+    let body = saguaro_testkit::fixture("chargebee/pc1/subscription_created.json");
     assert_eq!(
         f.call(&authenticated_event(&body, true)).await,
         (200, json!({ "received": true }))
@@ -148,7 +148,7 @@ async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
     let wrong = basic("saguaro:guess");
     let good = basic("saguaro:pa55word");
     let big = vec![b' '; saguaro_app::http::MAX_BODY_BYTES + 1];
-    let ignored = shared_fixture("chargebee/pc1/invoice_generated.json");
+    let ignored = saguaro_testkit::fixture("chargebee/pc1/invoice_generated.json");
     let cases = [
         (
             http_api_event(

@@ -1,4 +1,4 @@
-//! DESIGN §5.1 end to end against moto: random event sequences go through a real SQS FIFO
+//! docs/design.md §5.1 end to end against moto: random event sequences go through a real SQS FIFO
 //! queue, several copies each, to 2–4 concurrent consumers that run the earn handler on the
 //! DynamoDB store and crash at random points (before a commit, after a commit but before the
 //! delete, after the handler but before the delete) or see store outages. Whatever happens,

@@ -1,4 +1,4 @@
-//! DESIGN §5.4 on moto: an undecodable message is reported failed every time, SQS moves it
+//! docs/design.md §5.4 on moto: an undecodable message is reported failed every time, SQS moves it
 //! to the DLQ after `maxReceiveCount` receives, and the good messages of its batch are
 //! applied and deleted the first time.
 

@@ -14,7 +14,7 @@ use saguaro_sqs::SqsQueue;
 use serde_json::{Value, json};
 use stripe_webhook::handler::handle;
 
-use common::{client, fresh_queue, http_api_event, provider_data, receive_all, shared_fixture};
+use common::{client, fresh_queue, http_api_event, provider_data, receive_all};
 
 const SECRET: &str = "whsec_function_test";
 const PATH: &str = "/webhooks/stripe";
@@ -135,7 +135,7 @@ async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
         "id": "evt_ignored", "object": "event", "type": "customer.created",
         "api_version": "2020-03-02", "created": 1_591_000_000,
         "data": { "object": serde_json::from_slice::<Value>(
-            &shared_fixture("stripe/openapi_fixtures3/customer.json")).unwrap() }
+            &saguaro_testkit::fixture("stripe/openapi_fixtures3/customer.json")).unwrap() }
     })
     .to_string();
     let cases = [

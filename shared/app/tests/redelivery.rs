@@ -1,4 +1,4 @@
-//! Property tests of DESIGN §5.1 through the real earn service and the embedded store:
+//! Property tests of docs/design.md §5.1 through the real earn service and the embedded store:
 //! re-delivering any events of a random sequence, any number of times, at any later point,
 //! gives the same ledger as the sequence without duplicates; the balance always equals the
 //! sum of the ledger.

@@ -1,4 +1,4 @@
-//! The arithmetic and rules of DESIGN §4, with worked numbers.
+//! The arithmetic and rules of docs/design.md §4, with worked numbers.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use jiff::Timestamp;

@@ -1,10 +1,10 @@
-//! The program file: every key of DESIGN §4 is read; bad input names the key and the line.
+//! The program file: every key of docs/design.md §4 is read; bad input names the key and the line.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use saguaro_domain::Program;
 use saguaro_domain::program::{Beneficiary, CapPeriod, RewardKind, RewardTrigger, TierWindow};
 
-/// DESIGN §4's example with every optional key set, plus the base tier it requires.
+/// A program with every optional key of docs/design.md §4 set, plus the base tier it requires.
 const FULL: &str = r#"[program]
 name = "Acme Rewards"
 timezone = "America/New_York"

@@ -1,4 +1,4 @@
-//! The shared store contract (DESIGN §6), run against DynamoDB on moto server.
+//! The shared store contract (docs/design.md §6), run against DynamoDB on moto server.
 
 mod common;
 

@@ -2,8 +2,11 @@
 //! same body plus `serde_json::from_slice::<Value>` (what any verifier must do at least).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+// The integration tests' helpers, for the fixture path: one fixture helper per crate.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use hmac::{Hmac, Mac};
@@ -16,9 +19,8 @@ const SECRET: &str = "whsec_bench_secret";
 const T: i64 = 1_721_954_080;
 
 fn body() -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/stripe/openapi_fixtures3/invoice.json");
-    let mut invoice: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let mut invoice: Value =
+        serde_json::from_slice(&common::fixture("stripe/openapi_fixtures3/invoice.json")).unwrap();
     invoice["amount_paid"] = json!(1999);
     invoice["payment_intent"] = json!("pi_bench");
     serde_json::to_vec_pretty(&json!({

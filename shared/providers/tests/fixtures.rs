@@ -1,4 +1,4 @@
-//! Every file in `/work/shared/fixtures` is accounted for here, in one table: normalised
+//! Every file in the repository's public fixtures (`tests/fixtures`) is accounted for here, in one table: normalised
 //! (with its fields asserted), run through `normalise` and asserted to be ignored, or not an
 //! event at all (with the reason). A new fixture that is not listed fails the first test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,7 +11,7 @@ use saguaro_domain::{Currency, CustomerId, Event, Money, Provider, Trigger};
 use saguaro_providers::{chargebee, stripe};
 use serde_json::{Value, json};
 
-use common::{fixture, read_json, shared_fixtures, stripe_event, stripe_event_of};
+use common::{fixture, fixture_path, fixtures, read_json, stripe_event, stripe_event_of};
 
 enum Use {
     /// Normalised (or deliberately ignored by `normalise`); the function asserts the result.
@@ -256,9 +256,9 @@ fn table() -> Vec<(&'static str, Use)> {
 
 #[test]
 fn when_fixtures_are_listed_then_every_file_is_in_the_table_exactly_once() {
-    // given every JSON file under the shared fixtures
+    // given every JSON file under the repository's fixtures
     let mut on_disk = Vec::new();
-    walk(&shared_fixtures(), &shared_fixtures(), &mut on_disk);
+    walk(&fixtures(), &fixtures(), &mut on_disk);
     on_disk.sort();
     // when
     let mut listed: Vec<String> = table().iter().map(|(p, _)| (*p).to_owned()).collect();
@@ -275,7 +275,7 @@ fn when_each_fixture_is_used_then_its_check_passes() {
             Use::Check(check) => check(),
             Use::NotAnEvent(reason) => {
                 assert!(!reason.is_empty(), "{path}");
-                assert!(shared_fixtures().join(path).is_file(), "{path}");
+                assert!(fixture_path(path).is_file(), "{path}");
             }
         }
     }
@@ -313,11 +313,7 @@ fn stripe_ok(body: &[u8], referral_key: Option<&str>) -> Event {
 }
 
 fn object(file: &str) -> Value {
-    read_json(
-        &shared_fixtures()
-            .join("stripe/openapi_fixtures3")
-            .join(file),
-    )
+    read_json(&fixture_path(&format!("stripe/openapi_fixtures3/{file}")))
 }
 
 fn stripe_subscription_created_and_deleted() {
@@ -533,10 +529,9 @@ fn stripe_ignored(event_type: &str, file: &str) {
 }
 
 fn stripe_vector_payload_ignored() {
-    let vector = read_json(
-        &shared_fixtures()
-            .join("stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json"),
-    );
+    let vector = read_json(&fixture_path(
+        "stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json",
+    ));
     let payload = vector["payload"].as_str().unwrap();
     assert!(matches!(
         stripe::normalise(payload.as_bytes(), None).unwrap(),
@@ -601,7 +596,7 @@ fn chargebee_pc1_payment_succeeded() {
     assert_eq!(e.trigger, Trigger::PaymentSucceeded);
     assert_eq!(
         e.id.as_str(),
-        read_json(&shared_fixtures().join("chargebee/pc1/payment_succeeded.json"))["id"]
+        read_json(&fixture_path("chargebee/pc1/payment_succeeded.json"))["id"]
             .as_str()
             .unwrap()
     );
@@ -640,9 +635,9 @@ fn chargebee_ignored(path: &str, event_type: &str) {
 }
 
 fn chargebee_pc2_subscription_created() {
-    let response = read_json(
-        &shared_fixtures().join("chargebee/pc2/list_events_response_subscription_created.json"),
-    );
+    let response = read_json(&fixture_path(
+        "chargebee/pc2/list_events_response_subscription_created.json",
+    ));
     let body = serde_json::to_vec(&response["list"][0]["event"]).unwrap();
     let e = chargebee_ok(&body);
     assert_eq!(e.id.as_str(), "ev_16BPgETyVrQbiGhA");

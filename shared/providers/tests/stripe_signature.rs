@@ -1,4 +1,4 @@
-//! Stripe-Signature verification: every case of DESIGN §7, the golden vectors, and a check
+//! Stripe-Signature verification: every case of docs/design.md §7, the golden vectors, and a check
 //! against Stripe's own Python library.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -237,10 +237,9 @@ fn when_secret_is_printed_then_it_is_redacted() {
 #[test]
 fn when_golden_async_stripe_vector_is_verified_then_it_is_valid_and_v0_is_ignored() {
     // given the vector from async-stripe's own test
-    let vector = common::read_json(
-        &common::shared_fixtures()
-            .join("stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json"),
-    );
+    let vector = common::read_json(&common::fixture_path(
+        "stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json",
+    ));
     let payload = vector["payload"].as_str().unwrap().as_bytes();
     let header = vector["header"].as_str().unwrap();
     let secret = WebhookSecret::new(vector["secret"].as_str().unwrap());
@@ -267,10 +266,9 @@ fn when_golden_async_stripe_vector_is_verified_then_it_is_valid_and_v0_is_ignore
 
 #[test]
 fn when_stripe_docs_header_is_parsed_then_t_and_v1_match() {
-    let vector = common::read_json(
-        &common::shared_fixtures()
-            .join("stripe/signature_vectors/stripe_docs_header_parse_vector.json"),
-    );
+    let vector = common::read_json(&common::fixture_path(
+        "stripe/signature_vectors/stripe_docs_header_parse_vector.json",
+    ));
     let parsed = SignatureHeader::parse(vector["header"].as_str().unwrap()).unwrap();
     assert_eq!(
         parsed.timestamp,
@@ -360,9 +358,8 @@ fn when_we_sign_then_stripe_python_accepts_it() {
 #[test]
 fn when_vector_file_is_read_then_it_is_json() {
     // guards the relative path the other tests rely on
-    let v: Value = common::read_json(
-        &common::shared_fixtures()
-            .join("stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json"),
-    );
+    let v: Value = common::read_json(&common::fixture_path(
+        "stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json",
+    ));
     assert_eq!(v["timestamp"].as_i64(), Some(1_533_204_620));
 }

@@ -1,7 +1,8 @@
 //! Set-up shared by the tests that run against the local AWS emulator (moto server, which
 //! `infra/test.sh` starts and names in `SAGUARO_TEST_AWS_ENDPOINT`): the SDK configuration,
 //! names no other test uses, [`sqs`] queues, [`dynamodb`] tables, [`apigw`] request events
-//! and the repository's test data. Only ever a dev-dependency.
+//! and the repository's test data ([`fixture`]: the public payloads in `tests/fixtures`).
+//! Only ever a dev-dependency.
 //!
 //! Everything here panics instead of returning errors: a test whose set-up fails must fail,
 //! and the panic message says which step did.
@@ -11,7 +12,7 @@ pub mod dynamodb;
 pub mod sqs;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 pub const ENDPOINT_VAR: &str = "SAGUARO_TEST_AWS_ENDPOINT";
@@ -66,20 +67,36 @@ pub fn example_program() -> String {
 
 /// The providers crate's hand-built test data (`shared/providers/tests/data`).
 pub fn provider_data(rel: &str) -> Vec<u8> {
-    read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../providers/tests/data")
-            .join(rel),
-    )
+    read(repo_root().join("shared/providers/tests/data").join(rel))
 }
 
-/// `/work/shared/fixtures`: real payloads from public sources.
-pub fn shared_fixture(rel: &str) -> Vec<u8> {
-    read(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/fixtures")
-            .join(rel),
-    )
+/// The path of `tests/fixtures/<rel>`: the public payloads kept in the repository, with
+/// their provenance in `tests/fixtures/README.md`. Panics, naming the path, if it is missing.
+pub fn fixture_path(rel: &str) -> PathBuf {
+    let path = repo_root().join("tests/fixtures").join(rel);
+    if !path.exists() {
+        panic!(
+            "fixture {} is missing (see tests/fixtures/README.md)",
+            path.display()
+        );
+    }
+    path
+}
+
+/// The bytes of `tests/fixtures/<rel>`, as [`fixture_path`] finds it.
+pub fn fixture(rel: &str) -> Vec<u8> {
+    read(fixture_path(rel))
+}
+
+/// The workspace root: this crate lives in `shared/testkit`. Built from the manifest
+/// directory so that it holds wherever the repository is cloned, with nothing beside it.
+fn repo_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .nth(2)
+        .unwrap_or_else(|| panic!("{} has no grandparent", manifest.display()))
+        .to_path_buf()
 }
 
 fn read(path: PathBuf) -> Vec<u8> {

@@ -4,8 +4,8 @@
 
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub use saguaro_testkit::provider_data;
 pub use saguaro_testkit::sqs::{client, fresh_queue, receive_json as receive_all};
-pub use saguaro_testkit::{provider_data, shared_fixture};
 
 /// The `User-Agent` the provider's webhook deliveries carry.
 const USER_AGENT: &str = "ChargeBee";

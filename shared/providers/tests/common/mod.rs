@@ -5,9 +5,22 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 
-/// `/work/shared/fixtures`, reached from this crate's manifest directory.
-pub fn shared_fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures")
+/// The repository's public fixtures (`tests/fixtures`, provenance in its README), reached
+/// from this crate's manifest directory. This crate cannot use `saguaro_testkit::fixture`:
+/// the test kit depends (through the queue and app crates) on this crate and on the AWS SDK.
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures")
+}
+
+/// `tests/fixtures/<rel>`; panics, naming the path, if it is missing.
+pub fn fixture_path(rel: &str) -> PathBuf {
+    let path = fixtures().join(rel);
+    assert!(
+        path.exists(),
+        "fixture {} is missing (see tests/fixtures/README.md)",
+        path.display()
+    );
+    path
 }
 
 /// This crate's own hand-built test data.
@@ -24,7 +37,7 @@ pub fn read_json(path: &PathBuf) -> Value {
 }
 
 pub fn fixture(rel: &str) -> Vec<u8> {
-    read(&shared_fixtures().join(rel))
+    read(&fixture_path(rel))
 }
 
 pub fn data(rel: &str) -> Vec<u8> {
@@ -33,11 +46,9 @@ pub fn data(rel: &str) -> Vec<u8> {
 
 /// A current-shape Stripe event: an openapi fixture object wrapped in an event envelope.
 pub fn stripe_event(event_type: &str, object_file: &str, created: i64) -> Vec<u8> {
-    let object = read_json(
-        &shared_fixtures()
-            .join("stripe/openapi_fixtures3")
-            .join(object_file),
-    );
+    let object = read_json(&fixture_path(&format!(
+        "stripe/openapi_fixtures3/{object_file}"
+    )));
     stripe_event_of(event_type, object, created)
 }
 
