@@ -1,18 +1,21 @@
-//! The function's handler from API Gateway HTTP API events to the earn queue on moto: an
-//! authenticated event lands on the queue with its customer as group id and its event id as
-//! deduplication id; every refused or ignored request leaves the queue empty.
+//! The function's router from API Gateway HTTP API events to the earn queue on moto, each
+//! event taken the way `lambda_http::run` takes it (decoded into a request, the response
+//! converted back): an authenticated event lands on the queue with its customer as group id
+//! and its event id as deduplication id; every refused or ignored request leaves the queue
+//! empty.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use axum::Router;
 use base64::Engine as _;
-use chargebee_webhook::handler::handle;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, IntoResponse, Response};
 use saguaro_app::webhooks::ChargebeeWebhook;
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_sqs::SqsQueue;
 use serde_json::{Value, json};
+use tower::ServiceExt as _;
 
 use common::{client, fresh_queue, http_api_event, provider_data, receive_all, shared_fixture};
 
@@ -21,21 +24,21 @@ const PATH: &str = "/webhooks/chargebee";
 struct Fixture {
     client: aws_sdk_sqs::Client,
     url: String,
-    webhook: ChargebeeWebhook<SqsQueue>,
+    router: Router,
 }
 
 async fn fixture(test: &str) -> Fixture {
     let client = client().await;
     let url = fresh_queue(&client, test).await;
-    let webhook = ChargebeeWebhook::new(
+    let router = chargebee_webhook::router(ChargebeeWebhook::new(
         BasicAuth::new("saguaro", &Password::new("pa55word")),
         SqsQueue::new(client.clone(), &url),
         Some("referred_by".to_owned()),
-    );
+    ));
     Fixture {
         client,
         url,
-        webhook,
+        router,
     }
 }
 
@@ -59,9 +62,15 @@ fn authenticated_event(body: &[u8], base64: bool) -> String {
 }
 
 impl Fixture {
-    async fn call(&self, event_json: &str) -> (u16, Value) {
+    /// The API Gateway response to `event_json`, as `lambda_http::run` builds it.
+    async fn respond(&self, event_json: &str) -> Response<Body> {
         let req = lambda_http::request::from_str(event_json).unwrap();
-        let res: Response<Body> = handle(&self.webhook, req).await.unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        res.into_response().await
+    }
+
+    async fn call(&self, event_json: &str) -> (u16, Value) {
+        let res = self.respond(event_json).await;
         let body = match res.body() {
             Body::Text(t) => serde_json::from_str(t).unwrap(),
             other => panic!("expected a text body, got {other:?}"),

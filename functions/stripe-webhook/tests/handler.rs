@@ -1,18 +1,20 @@
-//! The function's handler from API Gateway HTTP API events to the earn queue on moto: a
-//! signed event lands on the queue with its customer as group id and its event id as
-//! deduplication id; every refused or ignored request leaves the queue empty.
+//! The function's router from API Gateway HTTP API events to the earn queue on moto, each
+//! event taken the way `lambda_http::run` takes it (decoded into a request, the response
+//! converted back): a signed event lands on the queue with its customer as group id and its
+//! event id as deduplication id; every refused or ignored request leaves the queue empty.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use lambda_http::{Body, Response};
+use axum::Router;
+use lambda_http::{Body, IntoResponse, Response};
+use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
-use saguaro_domain::ports::SystemClock;
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
 use saguaro_sqs::SqsQueue;
 use serde_json::{Value, json};
-use stripe_webhook::handler::handle;
+use tower::ServiceExt as _;
 
 use common::{client, fresh_queue, http_api_event, provider_data, receive_all, shared_fixture};
 
@@ -22,22 +24,22 @@ const PATH: &str = "/webhooks/stripe";
 struct Fixture {
     client: aws_sdk_sqs::Client,
     url: String,
-    webhook: StripeWebhook<SqsQueue, SystemClock>,
+    router: Router,
 }
 
 async fn fixture(test: &str) -> Fixture {
     let client = client().await;
     let url = fresh_queue(&client, test).await;
-    let webhook = StripeWebhook::new(
+    let router = stripe_webhook::router(StripeWebhook::new(
         Verifier::new([WebhookSecret::new("whsec_old"), WebhookSecret::new(SECRET)]),
         SqsQueue::new(client.clone(), &url),
         SystemClock,
         Some("referred_by".to_owned()),
-    );
+    ));
     Fixture {
         client,
         url,
-        webhook,
+        router,
     }
 }
 
@@ -59,9 +61,15 @@ fn signed_event(body: &[u8], base64: bool) -> String {
 }
 
 impl Fixture {
-    async fn call(&self, event_json: &str) -> (u16, Value) {
+    /// The API Gateway response to `event_json`, as `lambda_http::run` builds it.
+    async fn respond(&self, event_json: &str) -> Response<Body> {
         let req = lambda_http::request::from_str(event_json).unwrap();
-        let res: Response<Body> = handle(&self.webhook, req).await.unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        res.into_response().await
+    }
+
+    async fn call(&self, event_json: &str) -> (u16, Value) {
+        let res = self.respond(event_json).await;
         let body = match res.body() {
             Body::Text(t) => serde_json::from_str(t).unwrap(),
             other => panic!("expected a text body, got {other:?}"),
