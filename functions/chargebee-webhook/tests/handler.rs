@@ -2,7 +2,7 @@
 //! event taken the way `lambda_http::run` takes it (decoded into a request, the response
 //! converted back): an authenticated event lands on the queue with its customer as group id
 //! and its event id as deduplication id; every refused or ignored request leaves the queue
-//! empty.
+//! empty; another path is a 404, another method a 405 naming the allowed one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -208,6 +208,40 @@ async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
         assert_eq!(f.call(&event).await, (status, answer.clone()), "{answer}");
     }
     // then
+    let messages = receive_all(&f.client, &f.url, 1).await;
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn when_path_or_method_is_not_the_webhook_then_404_or_405_with_allow() {
+    // given
+    let f = fixture("cb-routes").await;
+    let body = provider_data("chargebee/pc2_payment_succeeded.json");
+    let elsewhere = http_api_event(
+        "/webhooks/stripe",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &basic("saguaro:pa55word")),
+        ],
+        &body,
+        false,
+    );
+    let get = common::with_method(&authenticated_event(&body, false), "GET");
+    // when
+    let not_found = f.respond(&elsewhere).await;
+    let not_allowed = f.respond(&get).await;
+    // then
+    assert_eq!(not_found.status(), 404);
+    assert_eq!(
+        not_found.body(),
+        &Body::Text(json!({ "error": "not_found" }).to_string())
+    );
+    assert_eq!(not_allowed.status(), 405);
+    assert_eq!(not_allowed.headers()["allow"], "POST");
+    assert_eq!(
+        not_allowed.body(),
+        &Body::Text(json!({ "error": "method_not_allowed" }).to_string())
+    );
     let messages = receive_all(&f.client, &f.url, 1).await;
     assert!(messages.is_empty(), "{messages:?}");
 }

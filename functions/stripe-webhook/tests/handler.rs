@@ -1,7 +1,8 @@
 //! The function's router from API Gateway HTTP API events to the earn queue on moto, each
 //! event taken the way `lambda_http::run` takes it (decoded into a request, the response
 //! converted back): a signed event lands on the queue with its customer as group id and its
-//! event id as deduplication id; every refused or ignored request leaves the queue empty.
+//! event id as deduplication id; every refused or ignored request leaves the queue empty;
+//! another path is a 404, another method a 405 naming the allowed one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -45,6 +46,19 @@ async fn fixture(test: &str) -> Fixture {
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+fn signed_event_to(path: &str, body: &[u8]) -> String {
+    let signature = sign_header(&WebhookSecret::new(SECRET), now(), body);
+    http_api_event(
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("stripe-signature", &signature),
+        ],
+        body,
+        false,
+    )
 }
 
 fn signed_event(body: &[u8], base64: bool) -> String {
@@ -199,5 +213,30 @@ async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
         assert_eq!(f.call(&event).await, (status, answer.clone()), "{answer}");
     }
     // then
+    f.assert_queue_empty().await;
+}
+
+#[tokio::test]
+async fn when_path_or_method_is_not_the_webhook_then_404_or_405_with_allow() {
+    // given
+    let f = fixture("stripe-routes").await;
+    let body = provider_data("stripe/2020-03-02_invoice.paid.json");
+    let elsewhere = signed_event_to("/webhooks/chargebee", &body);
+    let get = common::with_method(&signed_event(&body, false), "GET");
+    // when
+    let not_found = f.respond(&elsewhere).await;
+    let not_allowed = f.respond(&get).await;
+    // then
+    assert_eq!(not_found.status(), 404);
+    assert_eq!(
+        not_found.body(),
+        &Body::Text(json!({ "error": "not_found" }).to_string())
+    );
+    assert_eq!(not_allowed.status(), 405);
+    assert_eq!(not_allowed.headers()["allow"], "POST");
+    assert_eq!(
+        not_allowed.body(),
+        &Body::Text(json!({ "error": "method_not_allowed" }).to_string())
+    );
     f.assert_queue_empty().await;
 }
