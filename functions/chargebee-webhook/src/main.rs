@@ -1,9 +1,8 @@
 //! `chargebee-webhook`: wiring only. Tracing, configuration, clients built once, then the
-//! runtime loop.
+//! runtime loop serving the function's router.
 
 use chargebee_webhook::config::Config;
-use chargebee_webhook::handler;
-use lambda_http::{Error, service_fn};
+use lambda_http::Error;
 use saguaro_app::webhooks::ChargebeeWebhook;
 use saguaro_sqs::SqsQueue;
 
@@ -17,6 +16,5 @@ async fn main() -> Result<(), Error> {
     let aws = aws_config::load_from_env().await;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
     let webhook = ChargebeeWebhook::new(config.auth, queue, config.referral_key);
-    let webhook = &webhook;
-    lambda_http::run(service_fn(move |req| handler::handle(webhook, req))).await
+    lambda_http::run(chargebee_webhook::router(webhook)).await
 }

@@ -1,18 +1,21 @@
-//! The function's handler from API Gateway HTTP API events to the earn queue on moto: an
-//! authenticated event lands on the queue with its customer as group id and its event id as
-//! deduplication id; every refused or ignored request leaves the queue empty.
+//! The function's router from API Gateway HTTP API events to the earn queue on moto, each
+//! event taken the way `lambda_http::run` takes it (decoded into a request, the response
+//! converted back): an authenticated event lands on the queue with its customer as group id
+//! and its event id as deduplication id; every refused or ignored request leaves the queue
+//! empty; another path is a 404, another method a 405 naming the allowed one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
+use axum::Router;
 use base64::Engine as _;
-use chargebee_webhook::handler::handle;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, IntoResponse, Response};
 use saguaro_app::webhooks::ChargebeeWebhook;
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_sqs::SqsQueue;
 use serde_json::{Value, json};
+use tower::ServiceExt as _;
 
 use common::{client, fresh_queue, http_api_event, provider_data, receive_all};
 
@@ -21,21 +24,21 @@ const PATH: &str = "/webhooks/chargebee";
 struct Fixture {
     client: aws_sdk_sqs::Client,
     url: String,
-    webhook: ChargebeeWebhook<SqsQueue>,
+    router: Router,
 }
 
 async fn fixture(test: &str) -> Fixture {
     let client = client().await;
     let url = fresh_queue(&client, test).await;
-    let webhook = ChargebeeWebhook::new(
+    let router = chargebee_webhook::router(ChargebeeWebhook::new(
         BasicAuth::new("saguaro", &Password::new("pa55word")),
         SqsQueue::new(client.clone(), &url),
         Some("referred_by".to_owned()),
-    );
+    ));
     Fixture {
         client,
         url,
-        webhook,
+        router,
     }
 }
 
@@ -59,9 +62,15 @@ fn authenticated_event(body: &[u8], base64: bool) -> String {
 }
 
 impl Fixture {
-    async fn call(&self, event_json: &str) -> (u16, Value) {
+    /// The API Gateway response to `event_json`, as `lambda_http::run` builds it.
+    async fn respond(&self, event_json: &str) -> Response<Body> {
         let req = lambda_http::request::from_str(event_json).unwrap();
-        let res: Response<Body> = handle(&self.webhook, req).await.unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        res.into_response().await
+    }
+
+    async fn call(&self, event_json: &str) -> (u16, Value) {
+        let res = self.respond(event_json).await;
         let body = match res.body() {
             Body::Text(t) => serde_json::from_str(t).unwrap(),
             other => panic!("expected a text body, got {other:?}"),
@@ -199,6 +208,40 @@ async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
         assert_eq!(f.call(&event).await, (status, answer.clone()), "{answer}");
     }
     // then
+    let messages = receive_all(&f.client, &f.url, 1).await;
+    assert!(messages.is_empty(), "{messages:?}");
+}
+
+#[tokio::test]
+async fn when_path_or_method_is_not_the_webhook_then_404_or_405_with_allow() {
+    // given
+    let f = fixture("cb-routes").await;
+    let body = provider_data("chargebee/pc2_payment_succeeded.json");
+    let elsewhere = http_api_event(
+        "/webhooks/stripe",
+        &[
+            ("content-type", "application/json"),
+            ("authorization", &basic("saguaro:pa55word")),
+        ],
+        &body,
+        false,
+    );
+    let get = common::with_method(&authenticated_event(&body, false), "GET");
+    // when
+    let not_found = f.respond(&elsewhere).await;
+    let not_allowed = f.respond(&get).await;
+    // then
+    assert_eq!(not_found.status(), 404);
+    assert_eq!(
+        not_found.body(),
+        &Body::Text(json!({ "error": "not_found" }).to_string())
+    );
+    assert_eq!(not_allowed.status(), 405);
+    assert_eq!(not_allowed.headers()["allow"], "POST");
+    assert_eq!(
+        not_allowed.body(),
+        &Body::Text(json!({ "error": "method_not_allowed" }).to_string())
+    );
     let messages = receive_all(&f.client, &f.url, 1).await;
     assert!(messages.is_empty(), "{messages:?}");
 }

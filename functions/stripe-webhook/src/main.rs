@@ -1,13 +1,12 @@
 //! `stripe-webhook`: wiring only. Tracing, configuration, clients built once, then the
-//! runtime loop.
+//! runtime loop serving the function's router.
 
-use lambda_http::{Error, service_fn};
+use lambda_http::Error;
+use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
-use saguaro_domain::ports::SystemClock;
 use saguaro_sqs::SqsQueue;
 use saguaro_stripe_api::StripeApi;
 use stripe_webhook::config::Config;
-use stripe_webhook::handler;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -29,6 +28,5 @@ async fn main() -> Result<(), Error> {
     };
     let webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key)
         .with_lookup(stripe_api);
-    let webhook = &webhook;
-    lambda_http::run(service_fn(move |req| handler::handle(webhook, req))).await
+    lambda_http::run(stripe_webhook::router(webhook)).await
 }

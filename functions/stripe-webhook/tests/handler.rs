@@ -1,18 +1,21 @@
-//! The function's handler from API Gateway HTTP API events to the earn queue on moto: a
-//! signed event lands on the queue with its customer as group id and its event id as
-//! deduplication id; every refused or ignored request leaves the queue empty.
+//! The function's router from API Gateway HTTP API events to the earn queue on moto, each
+//! event taken the way `lambda_http::run` takes it (decoded into a request, the response
+//! converted back): a signed event lands on the queue with its customer as group id and its
+//! event id as deduplication id; every refused or ignored request leaves the queue empty;
+//! another path is a 404, another method a 405 naming the allowed one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use lambda_http::{Body, Response};
+use axum::Router;
+use lambda_http::{Body, IntoResponse, Response};
+use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
-use saguaro_domain::ports::SystemClock;
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
 use saguaro_sqs::SqsQueue;
 use serde_json::{Value, json};
-use stripe_webhook::handler::handle;
+use tower::ServiceExt as _;
 
 use common::{client, fresh_queue, http_api_event, provider_data, receive_all};
 
@@ -22,27 +25,40 @@ const PATH: &str = "/webhooks/stripe";
 struct Fixture {
     client: aws_sdk_sqs::Client,
     url: String,
-    webhook: StripeWebhook<SqsQueue, SystemClock>,
+    router: Router,
 }
 
 async fn fixture(test: &str) -> Fixture {
     let client = client().await;
     let url = fresh_queue(&client, test).await;
-    let webhook = StripeWebhook::new(
+    let router = stripe_webhook::router(StripeWebhook::new(
         Verifier::new([WebhookSecret::new("whsec_old"), WebhookSecret::new(SECRET)]),
         SqsQueue::new(client.clone(), &url),
         SystemClock,
         Some("referred_by".to_owned()),
-    );
+    ));
     Fixture {
         client,
         url,
-        webhook,
+        router,
     }
 }
 
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
+}
+
+fn signed_event_to(path: &str, body: &[u8]) -> String {
+    let signature = sign_header(&WebhookSecret::new(SECRET), now(), body);
+    http_api_event(
+        path,
+        &[
+            ("content-type", "application/json"),
+            ("stripe-signature", &signature),
+        ],
+        body,
+        false,
+    )
 }
 
 fn signed_event(body: &[u8], base64: bool) -> String {
@@ -59,9 +75,15 @@ fn signed_event(body: &[u8], base64: bool) -> String {
 }
 
 impl Fixture {
-    async fn call(&self, event_json: &str) -> (u16, Value) {
+    /// The API Gateway response to `event_json`, as `lambda_http::run` builds it.
+    async fn respond(&self, event_json: &str) -> Response<Body> {
         let req = lambda_http::request::from_str(event_json).unwrap();
-        let res: Response<Body> = handle(&self.webhook, req).await.unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        res.into_response().await
+    }
+
+    async fn call(&self, event_json: &str) -> (u16, Value) {
+        let res = self.respond(event_json).await;
         let body = match res.body() {
             Body::Text(t) => serde_json::from_str(t).unwrap(),
             other => panic!("expected a text body, got {other:?}"),
@@ -191,5 +213,30 @@ async fn when_request_is_refused_or_ignored_then_nothing_is_queued() {
         assert_eq!(f.call(&event).await, (status, answer.clone()), "{answer}");
     }
     // then
+    f.assert_queue_empty().await;
+}
+
+#[tokio::test]
+async fn when_path_or_method_is_not_the_webhook_then_404_or_405_with_allow() {
+    // given
+    let f = fixture("stripe-routes").await;
+    let body = provider_data("stripe/2020-03-02_invoice.paid.json");
+    let elsewhere = signed_event_to("/webhooks/chargebee", &body);
+    let get = common::with_method(&signed_event(&body, false), "GET");
+    // when
+    let not_found = f.respond(&elsewhere).await;
+    let not_allowed = f.respond(&get).await;
+    // then
+    assert_eq!(not_found.status(), 404);
+    assert_eq!(
+        not_found.body(),
+        &Body::Text(json!({ "error": "not_found" }).to_string())
+    );
+    assert_eq!(not_allowed.status(), 405);
+    assert_eq!(not_allowed.headers()["allow"], "POST");
+    assert_eq!(
+        not_allowed.body(),
+        &Body::Text(json!({ "error": "method_not_allowed" }).to_string())
+    );
     f.assert_queue_empty().await;
 }

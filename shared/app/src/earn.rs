@@ -1,15 +1,19 @@
 //! Applying events: load the customer, run the engine, commit atomically, retry on a
 //! concurrent writer, then deliver follow-ups (a referral to the referrer). Every write to a
-//! customer's points goes through here, locally and in the earn Lambda alike.
+//! customer's points goes through here, locally and in the earn Lambda alike. An [`Earner`]
+//! is also the local runner's [`EventSink`]: an accepted event is applied at once.
 
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
 use saguaro_domain::engine::{self, EngineError};
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ports::{Commit, CommitOutcome, EventMarker, StateStore, StoreError};
 use saguaro_domain::{CustomerState, Event, EventId, Program};
 use tracing::{debug, info, warn};
+
+use crate::ports::{
+    Commit, CommitOutcome, EventMarker, EventSink, SinkError, StateStore, StoreError,
+};
 
 /// Optimistic-concurrency retries before giving up (the queue will redeliver).
 const MAX_ATTEMPTS: usize = 16;
@@ -230,5 +234,16 @@ impl<S: StateStore> Earner<S> {
             }
         }
         Err(EarnError::Contended(customer.clone()))
+    }
+}
+
+impl<S: StateStore> EventSink for Earner<S> {
+    async fn submit(&self, event: Event) -> Result<(), SinkError> {
+        match self.apply(&event).await {
+            Ok(_) => Ok(()),
+            Err(EarnError::IdReused(_)) => Err(SinkError::IdReused),
+            Err(e) if !e.is_retryable() => Err(SinkError::Rejected(Box::new(e))),
+            Err(e) => Err(SinkError::Unavailable(Box::new(e))),
+        }
     }
 }

@@ -1,10 +1,20 @@
-//! Saguaro's application layer, shared by the local runner and the Lambda functions:
-//! applying events through the store port ([`earn`]), the `POST /events` format
-//! ([`incoming`]) and the HTTP routes of DESIGN §8 over plain `http` types ([`http`]).
+//! Saguaro's application layer, shared by the local runner and the Lambda functions.
+//!
+//! - [`ports`]: every port, in one place: the domain's store and clock, the event sink, the
+//!   Stripe lookup;
+//! - [`earn`]: applying events through the store port ([`Earner`]);
+//! - [`incoming`]: the `POST /events` format;
+//! - [`router`]: the HTTP routes (DESIGN §8) as axum routers, one per concern, served by
+//!   `saguaro serve` and handed to `lambda_http::run` by the webhook functions;
+//! - [`http`]: what the routes share (error answers, the body extractor) and the handlers of
+//!   `POST /events` and the customer reads;
+//! - [`webhooks`]: the Stripe and Chargebee webhook handlers.
 
 pub mod earn;
 pub mod http;
 pub mod incoming;
+pub mod ports;
+pub mod router;
 pub mod webhooks;
 
 pub use earn::{Applied, EarnError, Earner, StateCache};

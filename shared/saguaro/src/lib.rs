@@ -1,6 +1,7 @@
-//! The local runner: Saguaro's routes on a laptop, with the embedded store. The same
-//! application code as the Lambda functions; only the adapters differ (the store is in
-//! memory, and accepted events are applied at once instead of being queued).
+//! The local runner: Saguaro's routes on a laptop. The same application code as the Lambda
+//! functions, the very same axum routers ([`saguaro_app::router`]) merged into one and served
+//! by hyper; only the adapters differ (the store is in memory unless another is given to
+//! [`Runner::with_store`], and accepted events are applied at once instead of being queued).
 //!
 //! The webhook routes (`POST /webhooks/stripe`, `POST /webhooks/chargebee`) are served when
 //! their secrets are given ([`WebhookSecrets`], read from the environment by `main.rs`);
@@ -12,15 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::StatusCode;
 use saguaro_app::Earner;
-use saguaro_app::http::{Api, MAX_BODY_BYTES, error_response};
+use saguaro_app::ports::{HistoryStore, StateStore, SystemClock};
+use saguaro_app::router;
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
-use saguaro_domain::ports::SystemClock;
 use saguaro_domain::{Program, ProgramError};
 use saguaro_embedded::EmbeddedStore;
 use saguaro_providers::chargebee::BasicAuth;
@@ -59,10 +55,6 @@ pub fn load_program(path: &Path) -> Result<Program, RunnerError> {
     })
 }
 
-type LocalApi = Api<Arc<EmbeddedStore>, Earner<Arc<EmbeddedStore>>, SystemClock>;
-type LocalStripe = StripeWebhook<Earner<Arc<EmbeddedStore>>, SystemClock, Option<StripeApi>>;
-type LocalChargebee = ChargebeeWebhook<Earner<Arc<EmbeddedStore>>>;
-
 /// The webhook secrets, as the functions take them. A provider left `None` is not
 /// configured: its route answers 503 `not_configured`.
 #[derive(Debug, Clone, Default)]
@@ -73,19 +65,13 @@ pub struct WebhookSecrets {
     pub chargebee: Option<BasicAuth>,
 }
 
-/// Every route, over one embedded store.
-#[derive(Debug)]
-struct Routes {
-    api: LocalApi,
-    stripe: Option<LocalStripe>,
-    chargebee: Option<LocalChargebee>,
-}
-
-/// The local runner's state: one embedded store shared by the read routes, the earner and
-/// the webhooks (whose sink is an earner too: an accepted webhook is applied at once).
+/// The local runner: every route of the application crate's routers, merged, over one store
+/// shared by the read routes, `POST /events` and the webhooks (whose sink is an earner too:
+/// an accepted webhook is applied at once).
 #[derive(Debug, Clone)]
 pub struct Runner {
-    routes: Arc<Routes>,
+    router: Router,
+    configured: (bool, bool),
 }
 
 impl Runner {
@@ -101,49 +87,68 @@ impl Runner {
 
     /// The runner with the webhooks whose secrets are given; `stripe_api` (from
     /// `STRIPE_API_KEY`) looks up the invoice of refunds that name only their PaymentIntent.
+    /// Everything is kept in memory ([`EmbeddedStore`]).
     pub fn with_webhooks_and_stripe_api(
         program: Program,
         secrets: WebhookSecrets,
         stripe_api: Option<StripeApi>,
     ) -> Self {
+        Self::with_store(Arc::new(EmbeddedStore::new()), program, secrets, stripe_api)
+    }
+
+    /// The runner over `store`, whichever store it is.
+    pub fn with_store<S>(
+        store: Arc<S>,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+    ) -> Self
+    where
+        S: StateStore + HistoryStore + 'static,
+    {
         let program = Arc::new(program);
-        let store = Arc::new(EmbeddedStore::new());
         let earner = || Earner::new(store.clone(), program.clone());
         let referral_key = program.referral_key.clone();
-        let stripe = secrets.stripe.map(|v| {
-            StripeWebhook::new(v, earner(), SystemClock, referral_key.clone())
-                .with_lookup(stripe_api)
-        });
-        let chargebee = secrets
-            .chargebee
-            .map(|a| ChargebeeWebhook::new(a, earner(), referral_key.clone()));
-        let api = Api::new(store.clone(), earner(), SystemClock, program.clone());
+        let configured = (secrets.stripe.is_some(), secrets.chargebee.is_some());
+        let stripe = match secrets.stripe {
+            Some(verifier) => router::stripe_webhook(
+                StripeWebhook::new(verifier, earner(), SystemClock, referral_key.clone())
+                    .with_lookup(stripe_api),
+            ),
+            None => router::stripe_webhook_not_configured(),
+        };
+        let chargebee = match secrets.chargebee {
+            Some(auth) => {
+                router::chargebee_webhook(ChargebeeWebhook::new(auth, earner(), referral_key))
+            }
+            None => router::chargebee_webhook_not_configured(),
+        };
+        let routes = router::events(earner())
+            .merge(router::customers(
+                store.clone(),
+                SystemClock,
+                program.clone(),
+            ))
+            .merge(stripe)
+            .merge(chargebee);
         Self {
-            routes: Arc::new(Routes {
-                api,
-                stripe,
-                chargebee,
-            }),
+            router: router::with_not_found(routes),
+            configured,
         }
     }
 
     /// Which webhook routes have their secrets: (stripe, chargebee).
     pub fn webhooks_configured(&self) -> (bool, bool) {
-        (
-            self.routes.stripe.is_some(),
-            self.routes.chargebee.is_some(),
-        )
+        self.configured
     }
 
     pub fn router(&self) -> Router {
-        Router::new()
-            .fallback(handle)
-            .with_state(self.routes.clone())
+        self.router.clone()
     }
 
     /// Serves until the process is stopped.
     pub async fn serve(self, listener: TcpListener) -> Result<(), RunnerError> {
-        axum::serve(listener, self.router())
+        axum::serve(listener, self.router)
             .with_graceful_shutdown(async {
                 // If the signal handler cannot be installed, run until killed.
                 if tokio::signal::ctrl_c().await.is_err() {
@@ -153,44 +158,4 @@ impl Runner {
             .await
             .map_err(RunnerError::Listen)
     }
-}
-
-async fn handle(State(routes): State<Arc<Routes>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    // Read one byte past the limit, so that an oversized body is told from a full one.
-    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(b) => b,
-        Err(_) => {
-            return to_axum(error_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-            ));
-        }
-    };
-    let req = http::Request::from_parts(parts, bytes);
-    let path = req.uri().path().trim_end_matches('/');
-    let res = match (path, req.method() == http::Method::POST) {
-        ("/webhooks/stripe", true) => match &routes.stripe {
-            Some(hook) => hook.handle(req).await,
-            None => not_configured(),
-        },
-        ("/webhooks/chargebee", true) => match &routes.chargebee {
-            Some(hook) => hook.handle(req).await,
-            None => not_configured(),
-        },
-        ("/webhooks/stripe" | "/webhooks/chargebee", false) => {
-            error_response(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
-        }
-        _ => routes.api.handle(req).await,
-    };
-    to_axum(res)
-}
-
-fn not_configured() -> http::Response<Bytes> {
-    error_response(StatusCode::SERVICE_UNAVAILABLE, "not_configured")
-}
-
-fn to_axum(res: http::Response<Bytes>) -> Response {
-    let (parts, body) = res.into_parts();
-    http::Response::from_parts(parts, Body::from(body)).into_response()
 }

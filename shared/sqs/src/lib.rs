@@ -6,7 +6,7 @@
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
-use saguaro_app::http::{EventSink, SinkError};
+use saguaro_app::ports::{EventSink, SinkError};
 use saguaro_domain::Event;
 use sha2::{Digest, Sha256};
 use tracing::debug;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use saguaro_app::http::EventSink;
+use saguaro_app::ports::EventSink;
 use saguaro_domain::{Currency, CustomerId, Event, Money, Provider, Trigger};
 use saguaro_sqs::{SqsQueue, fifo_id};
 
@@ -78,7 +78,7 @@ async fn when_queue_does_not_exist_then_unavailable_with_source() {
     );
     let err = queue.submit(payment("evt_x", "cus_A")).await.unwrap_err();
     assert!(
-        matches!(err, saguaro_app::http::SinkError::Unavailable(_)),
+        matches!(err, saguaro_app::ports::SinkError::Unavailable(_)),
         "{err:?}"
     );
     assert!(std::error::Error::source(&err).is_some());

@@ -28,7 +28,7 @@ use std::fmt;
 use std::time::Duration;
 
 use miniserde::json::Value;
-use saguaro_app::webhooks::{LookupError, StripeLookup};
+use saguaro_app::ports::{LookupError, StripeLookup};
 use stripe::{Client, ClientBuilder, RequestStrategy, StripeError, StripeRequest};
 use stripe_billing::invoice_payment::{
     ListInvoicePayment, ListInvoicePaymentPayment, ListInvoicePaymentPaymentType,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use saguaro_app::webhooks::{LookupError, StripeLookup};
+use saguaro_app::ports::{LookupError, StripeLookup};
 use saguaro_stripe_api::{ApiKey, STRIPE_VERSION, StripeApi, StripeApiError};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};

@@ -15,3 +15,13 @@ const USER_AGENT: &str = "Stripe/1.0 (+https://stripe.com/docs/webhooks)";
 pub fn http_api_event(path: &str, headers: &[(&str, &str)], body: &[u8], base64: bool) -> String {
     saguaro_testkit::apigw::http_api_event(path, USER_AGENT, headers, body, base64)
 }
+
+/// `event_json` (an HTTP API event) as a request with another method.
+pub fn with_method(event_json: &str, method: &str) -> String {
+    let mut event: serde_json::Value = serde_json::from_str(event_json).unwrap();
+    let path = event["rawPath"].as_str().unwrap().to_owned();
+    event["requestContext"]["http"]["method"] = method.into();
+    event["routeKey"] = format!("{method} {path}").into();
+    event["requestContext"]["routeKey"] = event["routeKey"].clone();
+    event.to_string()
+}

@@ -1,0 +1,228 @@
+//! The read routes, `GET /customers/{provider}/{id}` and its `/ledger` and `/rewards`: what
+//! a customer has, straight from the store. A customer the store knows nothing of is a 404.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::response::Response;
+use http::StatusCode;
+use http::request::Parts;
+use saguaro_domain::engine::qualifying_points;
+use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
+use saguaro_domain::{CustomerId, Program, Provider};
+use serde_json::{Value, json};
+
+use crate::http::{ErrorCode, internal, json};
+use crate::ports::{Clock, HistoryStore, PageRequest, StateStore};
+
+const DEFAULT_PAGE: usize = 50;
+const MAX_PAGE: usize = 500;
+
+/// What the read routes read from.
+#[derive(Debug)]
+pub(crate) struct Customers<S, C> {
+    store: Arc<S>,
+    clock: C,
+    program: Arc<Program>,
+}
+
+impl<S: StateStore + HistoryStore, C: Clock> Customers<S, C> {
+    pub(crate) fn new(store: Arc<S>, clock: C, program: Arc<Program>) -> Self {
+        Self {
+            store,
+            clock,
+            program,
+        }
+    }
+
+    /// `Err(NotFound)` (or `Internal`) for a customer the store has no state for. Asked only
+    /// when a listing came back empty, so a known customer costs one read.
+    async fn known(&self, customer: &CustomerId) -> Result<(), ErrorCode> {
+        match self.store.load(customer).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(ErrorCode::NotFound),
+            Err(e) => Err(internal(&e)),
+        }
+    }
+}
+
+/// The `{provider}/{id}` of a customer route: 404 for a provider that has no customers
+/// (unknown, or the scheduler's internal one) or an empty id.
+#[derive(Debug)]
+pub(crate) struct CustomerPath(CustomerId);
+
+impl<T: Send + Sync> FromRequestParts<T> for CustomerPath {
+    type Rejection = ErrorCode;
+
+    async fn from_request_parts(parts: &mut Parts, state: &T) -> Result<Self, Self::Rejection> {
+        let Path((provider, id)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ErrorCode::NotFound)?;
+        let provider: Provider = provider.parse().map_err(|_| ErrorCode::NotFound)?;
+        if provider == Provider::Scheduler || id.is_empty() {
+            return Err(ErrorCode::NotFound);
+        }
+        Ok(Self(CustomerId::new(provider, id)))
+    }
+}
+
+pub(crate) async fn summary<S: StateStore + HistoryStore, C: Clock>(
+    State(customers): State<Arc<Customers<S, C>>>,
+    CustomerPath(customer): CustomerPath,
+) -> Result<Response, ErrorCode> {
+    let state = match customers.store.load(&customer).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Err(ErrorCode::NotFound),
+        Err(e) => return Err(internal(&e)),
+    };
+    let program = &customers.program;
+    let qualifying = qualifying_points(program, &state, customers.clock.now());
+    let tier = program.tier_for(qualifying);
+    let mut grants: Vec<&str> = tier
+        .map(|t| t.grants.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    grants.extend(state.grants.iter().map(String::as_str));
+    grants.sort_unstable();
+    grants.dedup();
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "balance": state.balance,
+            "qualifying_points": qualifying,
+            "tier": tier.map(|t| t.name.as_str()),
+            "grants": grants,
+        }),
+    ))
+}
+
+pub(crate) async fn ledger<S: StateStore + HistoryStore, C: Clock>(
+    State(customers): State<Arc<Customers<S, C>>>,
+    CustomerPath(customer): CustomerPath,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ErrorCode> {
+    let page = page_request(query.as_deref()).ok_or(ErrorCode::InvalidQuery)?;
+    let page = customers
+        .store
+        .ledger(&customer, page)
+        .await
+        .map_err(|e| internal(&e))?;
+    if page.lines.is_empty() {
+        customers.known(&customer).await?;
+    }
+    Ok(json(
+        StatusCode::OK,
+        &json!({
+            "lines": page.lines.iter().map(line_json).collect::<Vec<_>>(),
+            "next_cursor": page.next.map(|s| s.to_string()),
+        }),
+    ))
+}
+
+pub(crate) async fn rewards<S: StateStore + HistoryStore, C: Clock>(
+    State(customers): State<Arc<Customers<S, C>>>,
+    CustomerPath(customer): CustomerPath,
+) -> Result<Response, ErrorCode> {
+    let rewards = customers
+        .store
+        .rewards(&customer)
+        .await
+        .map_err(|e| internal(&e))?;
+    if rewards.is_empty() {
+        customers.known(&customer).await?;
+    }
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "rewards": rewards.iter().map(reward_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// The raw query is read by hand, as it always was: `limit` in 1..=500, `cursor` a line
+/// number (empty: the first page); other keys are ignored.
+fn page_request(query: Option<&str>) -> Option<PageRequest> {
+    let mut page = PageRequest {
+        limit: DEFAULT_PAGE,
+        before: None,
+    };
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "limit" => page.limit = value.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n))?,
+            "cursor" if value.is_empty() => {}
+            "cursor" => page.before = Some(value.parse().ok()?),
+            _ => {}
+        }
+    }
+    Some(page)
+}
+
+fn line_json(l: &LedgerLine) -> Value {
+    json!({
+        "seq": l.seq,
+        "kind": l.kind,
+        "points": l.points,
+        "balance_after": l.balance_after,
+        "rule": l.rule,
+        "program_version": l.program_version,
+        "event_id": l.event_id,
+        "occurred_at": l.occurred_at,
+        "refers_to": l.refers_to,
+    })
+}
+
+fn reward_json(r: &RewardOutbox) -> Value {
+    let (status, detail) = match &r.delivery {
+        Delivery::Pending => ("pending", Value::Null),
+        Delivery::Delivered { at } => ("delivered", json!({ "at": at })),
+        Delivery::Failed { attempts, reason } => {
+            ("failed", json!({ "attempts": attempts, "reason": reason }))
+        }
+    };
+    json!({
+        "id": r.id,
+        "reward": r.reward,
+        "kind": r.kind,
+        "points": r.points,
+        "value": r.value,
+        "coupon": r.coupon,
+        "grant": r.grant,
+        "url": r.url,
+        "event_id": r.event_id,
+        "created_at": r.created_at,
+        "status": status,
+        "delivery": detail,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_query_is_empty_then_default_page() {
+        assert_eq!(
+            page_request(None),
+            Some(PageRequest {
+                limit: DEFAULT_PAGE,
+                before: None
+            })
+        );
+    }
+
+    #[test]
+    fn when_query_has_limit_and_cursor_then_both_are_read() {
+        assert_eq!(
+            page_request(Some("limit=2&cursor=17")),
+            Some(PageRequest {
+                limit: 2,
+                before: Some(17)
+            })
+        );
+    }
+
+    #[test]
+    fn when_limit_or_cursor_is_bad_then_none() {
+        assert_eq!(page_request(Some("limit=0")), None);
+        assert_eq!(page_request(Some("limit=501")), None);
+        assert_eq!(page_request(Some("cursor=abc")), None);
+    }
+}

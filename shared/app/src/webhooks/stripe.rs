@@ -1,0 +1,95 @@
+//! `POST /webhooks/stripe`: `Stripe-Signature` verification, normalisation, the invoice
+//! lookup for refunds that need it ([`super::lookup`]), submission.
+
+use http::HeaderMap;
+use saguaro_providers::stripe::{self, Verifier, WebhookSecret};
+use tracing::warn;
+
+use super::{Answer, ignored, lookup, submit, unprocessable};
+use crate::http::ErrorCode;
+use crate::ports::{Clock, EventSink, NoStripeLookup, StripeLookup};
+
+/// The header Stripe signs with.
+pub const STRIPE_SIGNATURE: &str = "stripe-signature";
+
+/// A verifier for the value of `STRIPE_WEBHOOK_SECRET`: one `whsec_...` secret, or several
+/// separated by commas while a secret is being rolled. `None` when it holds no secret.
+pub fn stripe_verifier(secrets: &str) -> Option<Verifier> {
+    let secrets: Vec<WebhookSecret> = secrets
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(WebhookSecret::new)
+        .collect();
+    (!secrets.is_empty()).then(|| Verifier::new(secrets))
+}
+
+/// The Stripe webhook: what it verifies with, where events go, and how refunds find their
+/// invoice.
+#[derive(Debug)]
+pub struct StripeWebhook<K, C, L = NoStripeLookup> {
+    verifier: Verifier,
+    sink: K,
+    clock: C,
+    referral_key: Option<String>,
+    lookup: L,
+}
+
+impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
+    /// `referral_key` is the program's `referral_key` (metadata key naming the referrer).
+    /// Without [`StripeWebhook::with_lookup`] refunds are not linked to their invoices.
+    pub fn new(verifier: Verifier, sink: K, clock: C, referral_key: Option<String>) -> Self {
+        Self {
+            verifier,
+            sink,
+            clock,
+            referral_key,
+            lookup: NoStripeLookup,
+        }
+    }
+}
+
+impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
+    /// The same webhook, asking `lookup` for the invoice of refunds that name only their
+    /// PaymentIntent.
+    pub fn with_lookup<M: StripeLookup>(self, lookup: M) -> StripeWebhook<K, C, M> {
+        StripeWebhook {
+            verifier: self.verifier,
+            sink: self.sink,
+            clock: self.clock,
+            referral_key: self.referral_key,
+            lookup,
+        }
+    }
+
+    pub fn lookup(&self) -> &L {
+        &self.lookup
+    }
+
+    /// One delivery: its headers and the exact body bytes Stripe signed (already checked for
+    /// size and content type).
+    pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Answer {
+        let header = headers.get(STRIPE_SIGNATURE).and_then(|v| v.to_str().ok());
+        if let Err(e) = self.verifier.verify(body, header, self.clock.now()) {
+            warn!(provider = "stripe", reason = %e, "webhook refused");
+            return Err(ErrorCode::Unauthorized);
+        }
+        let mut event = match stripe::normalise(body, self.referral_key.as_deref()) {
+            Ok(stripe::Normalised::Event(event)) => *event,
+            Ok(stripe::Normalised::Ignored { event_type, reason }) => {
+                return ignored("stripe", &event_type, reason);
+            }
+            Err(stripe::NormaliseError::Unprocessable {
+                event_id,
+                event_type,
+                reason,
+            }) => return unprocessable("stripe", &event_id, &event_type, reason),
+            Err(e) => {
+                warn!(provider = "stripe", error = %e, "webhook body is not an event");
+                return Err(ErrorCode::Malformed);
+            }
+        };
+        lookup::link_refund_to_invoice(&self.lookup, &mut event).await?;
+        submit(&self.sink, "stripe", event).await
+    }
+}
