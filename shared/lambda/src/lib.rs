@@ -1,13 +1,14 @@
-//! What Saguaro's Lambda functions share, so that each function's `main.rs` only wires and
-//! its `config.rs` and `handler.rs` hold only what is its own:
+//! What Saguaro's Lambda functions share at their edge, so that each function's `main.rs`
+//! only wires and its `config.rs` and `handler.rs` hold only what is its own:
 //!
-//! - [`config`]: variables read once at start-up, failing with the name of the one missing,
-//!   and the program file;
 //! - [`logs`]: JSON log lines for CloudWatch;
 //! - `http` (feature `http`): a `lambda_http` request as the `http::Request<Bytes>` the
 //!   shared webhook handlers take, and their response back.
+//!
+//! Configuration is not here: the variables and the program-file loader are in
+//! `saguaro_app::config`, which the local runner reads too (and it must not depend on Lambda
+//! crates).
 
-pub mod config;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod logs;
