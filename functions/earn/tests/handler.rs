@@ -14,6 +14,7 @@ use earn::{EarnHandler, HandlerError, MessageError, MessageOutcome, RetryPolicy}
 use saguaro_app::{Applied, EarnError, Earner};
 use saguaro_domain::LineKind;
 use saguaro_embedded::EmbeddedStore;
+use saguaro_sqs::DecodeError;
 
 type Store = Arc<Counting<EmbeddedStore>>;
 
@@ -89,19 +90,57 @@ async fn when_a_body_is_missing_or_not_json_then_the_outcome_says_so_without_pan
     ));
     assert!(matches!(
         outcomes[1],
-        MessageOutcome::Failed(MessageError::Undecodable {
+        MessageOutcome::Failed(MessageError::Undecodable(DecodeError::Malformed {
             category: "syntax",
             line: 1,
             ..
-        })
+        }))
     ));
     assert!(matches!(
         outcomes[2],
-        MessageOutcome::Failed(MessageError::Undecodable {
+        MessageOutcome::Failed(MessageError::Undecodable(DecodeError::Malformed {
             category: "data",
             ..
-        })
+        }))
     ));
+}
+
+#[tokio::test]
+async fn when_a_message_was_written_before_the_versioned_format_then_it_is_applied() {
+    let (handler, store) = handler();
+    let ana = customer("ana");
+    let event = payment("e1", &ana, 5_000, 1);
+    // the body as the webhook functions wrote it before the envelope: the bare event
+    let bare = serde_json::to_string(&event).unwrap();
+    let response = handler
+        .handle(batch(vec![message("m1", Some(&ana.to_string()), &bare)]))
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(view(&store.inner, &ana).await.balance, 50);
+}
+
+#[tokio::test]
+async fn when_a_message_has_an_unknown_format_version_then_it_fails_at_once_without_a_store_call() {
+    let (handler, store) = handler();
+    let ana = customer("ana");
+    let event = payment("e1", &ana, 5_000, 1);
+    let body = format!(
+        "{{\"v\":2,\"event\":{}}}",
+        serde_json::to_string(&event).unwrap()
+    );
+    let outcomes = handler
+        .apply_batch(&batch(vec![message("m1", Some(&ana.to_string()), &body)]))
+        .await;
+    assert!(
+        matches!(
+            &outcomes[0],
+            MessageOutcome::Failed(MessageError::Undecodable(DecodeError::UnknownVersion { found }))
+                if found == "2"
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!((store.loads(), store.commits()), (0, 0));
 }
 
 #[tokio::test]

@@ -102,8 +102,9 @@ pub fn adjusted(id: &str, who: &CustomerId, points: i64, hours: i64) -> Event {
     e
 }
 
+/// The body the webhook functions write for `event`.
 pub fn body(event: &Event) -> String {
-    serde_json::to_string(event).unwrap()
+    saguaro_sqs::encode(event).unwrap()
 }
 
 /// A message as Lambda's SQS integration hands it over from a FIFO queue.
