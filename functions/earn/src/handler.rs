@@ -6,9 +6,10 @@
 //! - Messages are applied in order, each in its own tracing span (message id, event id,
 //!   customer). Bodies are never logged.
 //! - Bodies are in the earn queue's versioned format ([`saguaro_sqs::message`]).
-//! - An undecodable body (or one of an unknown format version), and an event the engine
-//!   rejects, are reported failed: SQS redelivers them until `maxReceiveCount`, then moves
-//!   them to the DLQ (DESIGN §5.4).
+//! - An undecodable body (or one of an unknown format version), an event the engine rejects
+//!   and a write the store refuses are permanent: reported failed at once, without retrying
+//!   here; SQS redelivers them until `maxReceiveCount`, then moves them to the DLQ
+//!   (DESIGN §5.4).
 //! - A retryable error is retried here with bounded exponential backoff, then reported
 //!   failed.
 //! - FIFO: after a failure in a message group, every later message of that group in the batch

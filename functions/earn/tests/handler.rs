@@ -217,6 +217,31 @@ async fn when_the_store_keeps_failing_then_the_message_is_reported_failed_after_
 }
 
 #[tokio::test]
+async fn when_the_store_rejects_the_commit_then_the_message_fails_at_once_without_retries() {
+    let (handler, store) = handler();
+    let ana = customer("ana");
+    let ben = customer("ben");
+    store.reject_next_commits.store(1, Ordering::SeqCst);
+    let outcomes = handler
+        .apply_batch(&batch(vec![
+            event_message("a1", &payment("e1", &ana, 5_000, 1)),
+            event_message("b1", &payment("e2", &ben, 2_000, 1)),
+        ]))
+        .await;
+    // reported failed (SQS redelivers it until maxReceiveCount, then the DLQ), not retried
+    match &outcomes[0] {
+        MessageOutcome::Failed(MessageError::Earn(e)) => assert!(!e.is_retryable(), "{e:?}"),
+        other => panic!("expected a store rejection, got {other:?}"),
+    }
+    assert!(matches!(
+        outcomes[1],
+        MessageOutcome::Applied(Applied::New { lines: 1, .. })
+    ));
+    assert_eq!(store.commits(), 2, "one try for a1, one for b1");
+    assert_eq!(view(&store.inner, &ana).await.lines.len(), 0);
+}
+
+#[tokio::test]
 async fn when_an_event_id_is_reused_for_another_event_then_it_fails_without_retry() {
     let (handler, store) = handler();
     let ana = customer("ana");
