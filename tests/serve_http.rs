@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use reqwest::StatusCode;
-use saguaro::{Runner, load_program};
+use saguaro::Runner;
+use saguaro_app::config::load_program;
 use serde_json::{Value, json};
 
 struct Server {

@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use reqwest::StatusCode;
-use saguaro::{Runner, WebhookSecrets, load_program};
+use saguaro::{Runner, WebhookSecrets};
+use saguaro_app::config::load_program;
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
 use saguaro_stripe_api::{ApiKey, STRIPE_VERSION, StripeApi};

@@ -1,14 +1,10 @@
-//! Typed configuration from the environment, read once by `main.rs`. A missing variable is
-//! an error that names it, so a misconfigured deploy fails at its first cold start.
+//! What the `chargebee-webhook` function needs from the environment, read once by
+//! `main.rs`: the earn queue, the webhook's Basic credentials and the program (for its
+//! `referral_key`), all required. The variables themselves, and how each is read, are in
+//! [`saguaro_app::config`].
 
-use saguaro_lambda::config::Env;
-pub use saguaro_lambda::config::{ConfigError, DEFAULT_PROGRAM_FILE, SAGUARO_PROGRAM_FILE};
-use saguaro_providers::chargebee::{BasicAuth, Password};
-
-pub const EARN_QUEUE_URL: &str = "EARN_QUEUE_URL";
-/// The HTTP Basic credentials set on the Chargebee webhook.
-pub const CHARGEBEE_WEBHOOK_USERNAME: &str = "CHARGEBEE_WEBHOOK_USERNAME";
-pub const CHARGEBEE_WEBHOOK_PASSWORD: &str = "CHARGEBEE_WEBHOOK_PASSWORD";
+use saguaro_app::config::{ConfigError, EARN_QUEUE_URL, Env};
+use saguaro_providers::chargebee::BasicAuth;
 
 #[derive(Debug)]
 pub struct Config {
@@ -20,17 +16,10 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// The configuration from `lookup` (the environment, or a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env::new(lookup);
+    /// The configuration from `env` (the process environment, or a map in tests).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let queue_url = env.required(EARN_QUEUE_URL)?;
-        let username = env.required(CHARGEBEE_WEBHOOK_USERNAME)?;
-        let password = env.required(CHARGEBEE_WEBHOOK_PASSWORD)?;
-        let auth = BasicAuth::new(username, &Password::new(password));
+        let auth = env.chargebee_auth()?;
         let program = env.program()?;
         Ok(Self {
             queue_url,
@@ -43,18 +32,25 @@ impl Config {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use saguaro_testkit::{env_lookup as lookup, example_program};
+    use saguaro_app::config::{
+        CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, SAGUARO_PROGRAM_FILE,
+    };
+    use saguaro_testkit::{env_lookup, example_program};
 
     use super::*;
 
+    fn from_vars(vars: &[(&str, String)]) -> Result<Config, ConfigError> {
+        Config::from_env(&Env::from_lookup(env_lookup(vars)))
+    }
+
     #[test]
     fn when_all_variables_are_set_then_config_has_queue_and_referral_key() {
-        let config = Config::from_lookup(lookup(&[
+        let config = from_vars(&[
             (EARN_QUEUE_URL, "https://sqs/earn.fifo".to_owned()),
             (CHARGEBEE_WEBHOOK_USERNAME, "saguaro".to_owned()),
             (CHARGEBEE_WEBHOOK_PASSWORD, "pa55word".to_owned()),
             (SAGUARO_PROGRAM_FILE, example_program()),
-        ]))
+        ])
         .unwrap();
         assert_eq!(config.queue_url, "https://sqs/earn.fifo");
         assert_eq!(config.referral_key.as_deref(), Some("referred_by"));
@@ -63,19 +59,19 @@ mod tests {
 
     #[test]
     fn when_a_variable_is_missing_then_the_error_names_it() {
-        let err = Config::from_lookup(lookup(&[
+        let err = from_vars(&[
             (CHARGEBEE_WEBHOOK_USERNAME, "saguaro".to_owned()),
             (CHARGEBEE_WEBHOOK_PASSWORD, "pa55word".to_owned()),
-        ]))
+        ])
         .unwrap_err();
         assert_eq!(
             err.to_string(),
             "environment variable EARN_QUEUE_URL is not set"
         );
-        let err = Config::from_lookup(lookup(&[
+        let err = from_vars(&[
             (EARN_QUEUE_URL, "q".to_owned()),
             (CHARGEBEE_WEBHOOK_USERNAME, "saguaro".to_owned()),
-        ]))
+        ])
         .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -85,12 +81,12 @@ mod tests {
 
     #[test]
     fn when_program_file_is_missing_then_read_error_names_the_path() {
-        let err = Config::from_lookup(lookup(&[
+        let err = from_vars(&[
             (EARN_QUEUE_URL, "q".to_owned()),
             (CHARGEBEE_WEBHOOK_USERNAME, "saguaro".to_owned()),
             (CHARGEBEE_WEBHOOK_PASSWORD, "pa55word".to_owned()),
             (SAGUARO_PROGRAM_FILE, "/nonexistent/program.toml".to_owned()),
-        ]))
+        ])
         .unwrap_err();
         assert!(matches!(err, ConfigError::ReadProgram { .. }), "{err:?}");
         assert!(err.to_string().contains("/nonexistent/program.toml"));

@@ -5,8 +5,11 @@
 //!   (a conflict or an error evicts it, and the next read goes to the store).
 //! - Messages are applied in order, each in its own tracing span (message id, event id,
 //!   customer). Bodies are never logged.
-//! - An undecodable body, and an event the engine rejects, are reported failed: SQS
-//!   redelivers them until `maxReceiveCount`, then moves them to the DLQ (DESIGN §5.4).
+//! - Bodies are in the earn queue's versioned format ([`saguaro_sqs::message`]).
+//! - An undecodable body (or one of an unknown format version), an event the engine rejects
+//!   and a write the store refuses are permanent: reported failed at once, without retrying
+//!   here; SQS redelivers them until `maxReceiveCount`, then moves them to the DLQ
+//!   (DESIGN §5.4).
 //! - A retryable error is retried here with bounded exponential backoff, then reported
 //!   failed.
 //! - FIFO: after a failure in a message group, every later message of that group in the batch
@@ -24,6 +27,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use saguaro_app::{Applied, EarnError, Earner, StateCache};
 use saguaro_domain::Event;
 use saguaro_domain::ports::StateStore;
+use saguaro_sqs::DecodeError;
 use tracing::{Instrument, debug, error, field, info, info_span, warn};
 
 /// The SQS system attribute naming a FIFO message's group (the customer).
@@ -64,37 +68,14 @@ impl RetryPolicy {
 pub enum MessageError {
     #[error("the message has no body")]
     MissingBody,
-    /// The body is not a JSON `Event`. Only serde's classification and position are kept in
-    /// `Display`; the message itself may quote the body.
-    #[error("the message body is not an event ({category} at line {line}, column {column})")]
-    Undecodable {
-        category: &'static str,
-        line: usize,
-        column: usize,
-        #[source]
-        source: serde_json::Error,
-    },
+    /// The body is not an event in a format this build reads; the cause says which and where
+    /// (never quoting the body).
+    #[error("undecodable message")]
+    Undecodable(#[source] DecodeError),
     #[error("an earlier message of group {group} failed in this batch")]
     GroupBlocked { group: String },
     #[error("the event could not be applied")]
     Earn(#[source] EarnError),
-}
-
-impl MessageError {
-    fn undecodable(source: serde_json::Error) -> Self {
-        let category = match source.classify() {
-            serde_json::error::Category::Io => "io",
-            serde_json::error::Category::Syntax => "syntax",
-            serde_json::error::Category::Data => "data",
-            serde_json::error::Category::Eof => "eof",
-        };
-        Self::Undecodable {
-            category,
-            line: source.line(),
-            column: source.column(),
-            source,
-        }
-    }
 }
 
 /// Why a whole batch must be retried.
@@ -231,7 +212,8 @@ impl<S: StateStore> EarnHandler<S> {
             Ok(event) => event,
             Err(e) => {
                 // Logged without the body (it may carry personal data): the DLQ keeps it.
-                warn!(error = %e, "undecodable message");
+                let cause = std::error::Error::source(&e).map(ToString::to_string);
+                warn!(error = %e, cause, "undecodable message");
                 return MessageOutcome::Failed(e);
             }
         };
@@ -257,10 +239,10 @@ impl<S: StateStore> EarnHandler<S> {
     }
 }
 
-/// The event in a message body (the JSON of [`saguaro_domain::Event`]).
+/// The event in a message body ([`saguaro_sqs::decode`]).
 pub fn decode(message: &SqsMessage) -> Result<Event, MessageError> {
     let body = message.body.as_deref().ok_or(MessageError::MissingBody)?;
-    serde_json::from_str(body).map_err(MessageError::undecodable)
+    saguaro_sqs::decode(body).map_err(MessageError::Undecodable)
 }
 
 #[cfg(test)]

@@ -7,5 +7,5 @@ pub mod config;
 pub mod handler;
 pub mod metrics;
 
-pub use config::{Config, ConfigError};
+pub use config::Config;
 pub use handler::{EarnHandler, HandlerError, MessageError, MessageOutcome, RetryPolicy};

@@ -14,6 +14,7 @@ use earn::{EarnHandler, HandlerError, MessageError, MessageOutcome, RetryPolicy}
 use saguaro_app::{Applied, EarnError, Earner};
 use saguaro_domain::LineKind;
 use saguaro_embedded::EmbeddedStore;
+use saguaro_sqs::DecodeError;
 
 type Store = Arc<Counting<EmbeddedStore>>;
 
@@ -89,19 +90,57 @@ async fn when_a_body_is_missing_or_not_json_then_the_outcome_says_so_without_pan
     ));
     assert!(matches!(
         outcomes[1],
-        MessageOutcome::Failed(MessageError::Undecodable {
+        MessageOutcome::Failed(MessageError::Undecodable(DecodeError::Malformed {
             category: "syntax",
             line: 1,
             ..
-        })
+        }))
     ));
     assert!(matches!(
         outcomes[2],
-        MessageOutcome::Failed(MessageError::Undecodable {
+        MessageOutcome::Failed(MessageError::Undecodable(DecodeError::Malformed {
             category: "data",
             ..
-        })
+        }))
     ));
+}
+
+#[tokio::test]
+async fn when_a_message_was_written_before_the_versioned_format_then_it_is_applied() {
+    let (handler, store) = handler();
+    let ana = customer("ana");
+    let event = payment("e1", &ana, 5_000, 1);
+    // the body as the webhook functions wrote it before the envelope: the bare event
+    let bare = serde_json::to_string(&event).unwrap();
+    let response = handler
+        .handle(batch(vec![message("m1", Some(&ana.to_string()), &bare)]))
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(view(&store.inner, &ana).await.balance, 50);
+}
+
+#[tokio::test]
+async fn when_a_message_has_an_unknown_format_version_then_it_fails_at_once_without_a_store_call() {
+    let (handler, store) = handler();
+    let ana = customer("ana");
+    let event = payment("e1", &ana, 5_000, 1);
+    let body = format!(
+        "{{\"v\":2,\"event\":{}}}",
+        serde_json::to_string(&event).unwrap()
+    );
+    let outcomes = handler
+        .apply_batch(&batch(vec![message("m1", Some(&ana.to_string()), &body)]))
+        .await;
+    assert!(
+        matches!(
+            &outcomes[0],
+            MessageOutcome::Failed(MessageError::Undecodable(DecodeError::UnknownVersion { found }))
+                if found == "2"
+        ),
+        "{outcomes:?}"
+    );
+    assert_eq!((store.loads(), store.commits()), (0, 0));
 }
 
 #[tokio::test]
@@ -174,6 +213,31 @@ async fn when_the_store_keeps_failing_then_the_message_is_reported_failed_after_
         MessageOutcome::Applied(Applied::New { lines: 1, .. })
     ));
     assert_eq!(store.commits(), 4, "3 tries for a1, none for a2, 1 for b1");
+    assert_eq!(view(&store.inner, &ana).await.lines.len(), 0);
+}
+
+#[tokio::test]
+async fn when_the_store_rejects_the_commit_then_the_message_fails_at_once_without_retries() {
+    let (handler, store) = handler();
+    let ana = customer("ana");
+    let ben = customer("ben");
+    store.reject_next_commits.store(1, Ordering::SeqCst);
+    let outcomes = handler
+        .apply_batch(&batch(vec![
+            event_message("a1", &payment("e1", &ana, 5_000, 1)),
+            event_message("b1", &payment("e2", &ben, 2_000, 1)),
+        ]))
+        .await;
+    // reported failed (SQS redelivers it until maxReceiveCount, then the DLQ), not retried
+    match &outcomes[0] {
+        MessageOutcome::Failed(MessageError::Earn(e)) => assert!(!e.is_retryable(), "{e:?}"),
+        other => panic!("expected a store rejection, got {other:?}"),
+    }
+    assert!(matches!(
+        outcomes[1],
+        MessageOutcome::Applied(Applied::New { lines: 1, .. })
+    ));
+    assert_eq!(store.commits(), 2, "one try for a1, one for b1");
     assert_eq!(view(&store.inner, &ana).await.lines.len(), 0);
 }
 

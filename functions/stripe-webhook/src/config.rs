@@ -1,18 +1,11 @@
-//! Typed configuration from the environment, read once by `main.rs`. A missing variable is
-//! an error that names it, so a misconfigured deploy fails at its first cold start.
+//! What the `stripe-webhook` function needs from the environment, read once by `main.rs`:
+//! the earn queue, the webhook secret(s) and the program (for its `referral_key`), all
+//! required, and the optional Stripe API key. The variables themselves, and how each is read,
+//! are in [`saguaro_app::config`].
 
-use saguaro_app::webhooks::stripe_verifier;
-use saguaro_lambda::config::Env;
-pub use saguaro_lambda::config::{ConfigError, DEFAULT_PROGRAM_FILE, SAGUARO_PROGRAM_FILE};
+use saguaro_app::config::{ConfigError, EARN_QUEUE_URL, Env};
+use saguaro_domain::secret::Secret;
 use saguaro_providers::stripe::Verifier;
-use saguaro_stripe_api::ApiKey;
-
-pub const EARN_QUEUE_URL: &str = "EARN_QUEUE_URL";
-/// One `whsec_...` secret, or several separated by commas while one is being rolled.
-pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
-/// Optional: a Stripe secret or restricted key (read access to invoices is enough), used to
-/// find the invoice of a refund that names only its PaymentIntent (basil+ API versions).
-pub const STRIPE_API_KEY: &str = "STRIPE_API_KEY";
 
 #[derive(Debug)]
 pub struct Config {
@@ -22,28 +15,20 @@ pub struct Config {
     /// The program's `referral_key`.
     pub referral_key: Option<String>,
     /// From `STRIPE_API_KEY`; `None` when unset. Prints as `[redacted]`.
-    pub stripe_api_key: Option<ApiKey>,
+    pub stripe_api_key: Option<Secret>,
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// The configuration from `lookup` (the environment, or a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env::new(lookup);
+    /// The configuration from `env` (the process environment, or a map in tests).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let queue_url = env.required(EARN_QUEUE_URL)?;
-        let verifier = env
-            .optional(STRIPE_WEBHOOK_SECRET)
-            .and_then(|v| stripe_verifier(&v))
-            .ok_or(ConfigError::Missing(STRIPE_WEBHOOK_SECRET))?;
+        let verifier = env.stripe_verifier()?;
         let program = env.program()?;
         Ok(Self {
             queue_url,
             verifier,
             referral_key: program.referral_key,
-            stripe_api_key: env.optional(STRIPE_API_KEY).map(ApiKey::new),
+            stripe_api_key: env.stripe_api_key()?,
         })
     }
 }
@@ -51,17 +36,23 @@ impl Config {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use saguaro_testkit::{env_lookup as lookup, example_program};
+    use saguaro_app::config::{SAGUARO_PROGRAM_FILE, STRIPE_API_KEY, STRIPE_WEBHOOK_SECRET};
+    use saguaro_stripe_api::ApiKey;
+    use saguaro_testkit::{env_lookup, example_program};
 
     use super::*;
 
+    fn from_vars(vars: &[(&str, String)]) -> Result<Config, ConfigError> {
+        Config::from_env(&Env::from_lookup(env_lookup(vars)))
+    }
+
     #[test]
     fn when_all_variables_are_set_then_config_has_queue_and_referral_key() {
-        let config = Config::from_lookup(lookup(&[
+        let config = from_vars(&[
             (EARN_QUEUE_URL, "https://sqs/earn.fifo".to_owned()),
             (STRIPE_WEBHOOK_SECRET, "whsec_a,whsec_b".to_owned()),
             (SAGUARO_PROGRAM_FILE, example_program()),
-        ]))
+        ])
         .unwrap();
         assert_eq!(config.queue_url, "https://sqs/earn.fifo");
         assert_eq!(config.referral_key.as_deref(), Some("referred_by"));
@@ -71,12 +62,12 @@ mod tests {
 
     #[test]
     fn when_stripe_api_key_is_set_then_config_has_it_redacted() {
-        let config = Config::from_lookup(lookup(&[
+        let config = from_vars(&[
             (EARN_QUEUE_URL, "https://sqs/earn.fifo".to_owned()),
             (STRIPE_WEBHOOK_SECRET, "whsec_a".to_owned()),
             (SAGUARO_PROGRAM_FILE, example_program()),
             (STRIPE_API_KEY, " rk_live_lookup ".to_owned()),
-        ]))
+        ])
         .unwrap();
         assert_eq!(config.stripe_api_key, Some(ApiKey::new("rk_live_lookup")));
         let shown = format!("{config:?}");
@@ -93,16 +84,15 @@ mod tests {
 
     #[test]
     fn when_a_variable_is_missing_then_the_error_names_it() {
-        let err = Config::from_lookup(lookup(&[(STRIPE_WEBHOOK_SECRET, "whsec_a".to_owned())]))
-            .unwrap_err();
+        let err = from_vars(&[(STRIPE_WEBHOOK_SECRET, "whsec_a".to_owned())]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "environment variable EARN_QUEUE_URL is not set"
         );
-        let err = Config::from_lookup(lookup(&[
+        let err = from_vars(&[
             (EARN_QUEUE_URL, "q".to_owned()),
             (STRIPE_WEBHOOK_SECRET, " , ".to_owned()),
-        ]))
+        ])
         .unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -112,11 +102,11 @@ mod tests {
 
     #[test]
     fn when_program_file_is_missing_then_read_error_names_the_path() {
-        let err = Config::from_lookup(lookup(&[
+        let err = from_vars(&[
             (EARN_QUEUE_URL, "q".to_owned()),
             (STRIPE_WEBHOOK_SECRET, "whsec_a".to_owned()),
             (SAGUARO_PROGRAM_FILE, "/nonexistent/program.toml".to_owned()),
-        ]))
+        ])
         .unwrap_err();
         assert!(matches!(err, ConfigError::ReadProgram { .. }), "{err:?}");
         assert!(err.to_string().contains("/nonexistent/program.toml"));

@@ -37,12 +37,14 @@ pub enum EarnError {
 }
 
 impl EarnError {
-    /// Whether a later retry of the same event may succeed.
+    /// Whether a later retry of the same event may succeed. A store that rejected the
+    /// commit, or holds data it cannot read, gives the same answer next time.
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Rejected { .. } | Self::IdReused(_) => false,
-            Self::Store(StoreError::Corrupt(_)) => false,
-            Self::Store(_) | Self::Contended(_) => true,
+            Self::Store(StoreError::Rejected(_) | StoreError::Corrupt(_)) => false,
+            Self::Store(StoreError::Unavailable(_) | StoreError::Conflict { .. }) => true,
+            Self::Contended(_) => true,
         }
     }
 }
@@ -245,5 +247,28 @@ impl<S: StateStore> EventSink for Earner<S> {
             Err(e) if !e.is_retryable() => Err(SinkError::Rejected(Box::new(e))),
             Err(e) => Err(SinkError::Unavailable(Box::new(e))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use saguaro_domain::ids::Provider;
+
+    use super::*;
+
+    #[test]
+    fn when_the_store_rejects_or_holds_corrupt_data_then_retrying_cannot_help() {
+        let rejected = EarnError::Store(StoreError::Rejected("transaction too large".into()));
+        let corrupt = EarnError::Store(StoreError::Corrupt("doc does not parse".to_owned()));
+        assert!(!rejected.is_retryable());
+        assert!(!corrupt.is_retryable());
+        assert!(!EarnError::IdReused(EventId::new("e1")).is_retryable());
+    }
+
+    #[test]
+    fn when_the_store_is_unavailable_or_contended_then_a_retry_may_succeed() {
+        let customer = CustomerId::new(Provider::Custom, "c-1");
+        assert!(EarnError::Store(StoreError::Unavailable("throttled".into())).is_retryable());
+        assert!(EarnError::Contended(customer).is_retryable());
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`ports`]: every port, in one place: the domain's store and clock, the event sink, the
 //!   Stripe lookup;
+//! - [`config`]: the environment variables, their typed loader and the program file, read
+//!   once at start-up by the functions and the local runner alike;
 //! - [`earn`]: applying events through the store port ([`Earner`]);
 //! - [`incoming`]: the `POST /events` format;
 //! - [`router`]: the HTTP routes (DESIGN §8) as axum routers, one per concern, served by
@@ -10,6 +12,7 @@
 //!   `POST /events` and the customer reads;
 //! - [`webhooks`]: the Stripe and Chargebee webhook handlers.
 
+pub mod config;
 pub mod earn;
 pub mod http;
 pub mod incoming;

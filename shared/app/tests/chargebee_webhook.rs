@@ -15,7 +15,7 @@ use saguaro_app::router;
 use saguaro_app::webhooks::ChargebeeWebhook;
 use saguaro_domain::{Currency, CustomerId, Money, Provider, Trigger};
 use saguaro_providers::chargebee::{BasicAuth, Password};
-use saguaro_testkit::{provider_data, shared_fixture};
+use saguaro_testkit::{fixture, provider_data};
 use serde_json::{Value, json};
 
 use common::{Mode, RecordingSink, Routed, answer};
@@ -134,7 +134,7 @@ async fn when_chargebee_credentials_are_wrong_or_missing_then_401() {
 #[tokio::test]
 async fn when_chargebee_type_is_not_used_then_200_and_nothing_submitted() {
     let hook = chargebee_webhook(Mode::Accept);
-    let body = shared_fixture("chargebee/pc1/invoice_generated.json");
+    let body = fixture("chargebee/pc1/invoice_generated.json");
     let res = hook.handle(authenticated(body)).await;
     assert_eq!(
         answer(res).await,

@@ -17,7 +17,7 @@ use saguaro_app::router;
 use saguaro_app::webhooks::{STRIPE_SIGNATURE, StripeWebhook, stripe_verifier};
 use saguaro_domain::{Currency, CustomerId, Money, Provider, Trigger};
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
-use saguaro_testkit::{provider_data, shared_fixture};
+use saguaro_testkit::{fixture, provider_data};
 use serde_json::{Value, json};
 
 use common::{FixedClock, Mode, RecordingSink, Routed, TestFailure, answer};
@@ -193,7 +193,7 @@ async fn when_signed_body_is_not_json_or_not_an_event_then_400_malformed() {
 async fn when_stripe_type_is_not_used_then_200_and_nothing_submitted() {
     // given async-stripe's signed `invoiceitem.created` vector, verified with its own
     // secret, header and time
-    let vector: Value = serde_json::from_slice(&shared_fixture(
+    let vector: Value = serde_json::from_slice(&fixture(
         "stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json",
     ))
     .unwrap();

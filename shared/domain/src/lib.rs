@@ -30,6 +30,7 @@ pub mod ledger;
 pub mod money;
 pub mod ports;
 pub mod program;
+pub mod secret;
 pub mod state;
 
 pub use engine::{EngineError, Outcome, apply};

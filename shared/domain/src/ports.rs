@@ -20,6 +20,11 @@ pub enum StoreError {
     /// The backing store failed; the cause says how. Retrying later may succeed.
     #[error("store unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store refused the request as it is (over a size or item limit, invalid for the
+    /// backing store, not serialisable): the same request is refused again, so it is not
+    /// retried.
+    #[error("store rejected the request")]
+    Rejected(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// Stored data could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),

@@ -34,7 +34,7 @@ use saguaro_domain::ports::{
 };
 use saguaro_domain::state::{CustomerState, Lot, SubscriptionSnapshot};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, is_permanent_cancellation};
 use crate::item::{self, Decoded, Item, Manifest};
 use crate::keys;
 
@@ -151,7 +151,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| Error::sdk("Query", e))?;
+                .map_err(|e| Error::request("Query", e))?;
             out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -178,7 +178,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| Error::sdk("Query", e))?;
+                .map_err(|e| Error::request("Query", e))?;
             out.extend(page.items.unwrap_or_default());
             start = page.last_evaluated_key;
             if start.is_none() {
@@ -260,7 +260,7 @@ impl DynamoStore {
             .expression_attribute_names("#m", keys::MANIFEST)
             .send()
             .await
-            .map_err(|e| Error::sdk("GetItem", e))?;
+            .map_err(|e| Error::request("GetItem", e))?;
         // A missing or newer customer item fails the version condition anyway; the manifest
         // read here only decides deletes, which are then never applied.
         Ok(match got.item {
@@ -324,7 +324,7 @@ impl DynamoStore {
                     Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
                         c.cancellation_reasons().to_vec()
                     }
-                    _ => return Err(Error::sdk("TransactWriteItems", err).into()),
+                    _ => return Err(Error::request("TransactWriteItems", err).into()),
                 };
                 self.cancelled(commit.marker.as_ref(), &customer, expected, &reasons)
                     .await
@@ -380,6 +380,7 @@ impl DynamoStore {
         Err(Error::Cancelled {
             customer: customer.to_string(),
             reasons: summary.join("; "),
+            permanent: is_permanent_cancellation(reasons.iter().filter_map(|r| r.code())),
         }
         .into())
     }
@@ -394,7 +395,7 @@ impl DynamoStore {
             .key(keys::SK, item::str_value(keys::marker_sk(&marker.customer)))
             .send()
             .await
-            .map_err(|e| Error::sdk("GetItem", e))?;
+            .map_err(|e| Error::request("GetItem", e))?;
         Ok(got
             .item
             .as_ref()
@@ -524,7 +525,7 @@ impl DynamoStore {
                 .key(keys::PK, item::str_value(pk.clone()))
                 .key(keys::SK, item::str_value(sk))
                 .build()
-                .map_err(|e| Error::sdk("TransactWriteItems", e))?;
+                .map_err(|e| Error::build("TransactWriteItems", e))?;
             actions.push(TransactWriteItem::builder().delete(delete).build());
         }
         for line in lines {
@@ -546,7 +547,7 @@ impl DynamoStore {
     ) -> Result<TransactWriteItem> {
         let put = put
             .build()
-            .map_err(|e| Error::sdk("TransactWriteItems", e))?;
+            .map_err(|e| Error::build("TransactWriteItems", e))?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -583,7 +584,7 @@ impl DynamoStore {
                     .expression_attribute_values(":lo", item::str_value(keys::LINE_PREFIX))
                     .expression_attribute_values(":hi", item::str_value(keys::line_sk(before - 1))),
             };
-            let out = q.send().await.map_err(|e| Error::sdk("Query", e))?;
+            let out = q.send().await.map_err(|e| Error::request("Query", e))?;
             for it in out.items.unwrap_or_default() {
                 lines.push(item::decode_line(&it)?);
             }

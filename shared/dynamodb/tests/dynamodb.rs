@@ -597,7 +597,8 @@ async fn when_a_commit_exceeds_the_transaction_limit_then_it_is_refused_whole() 
         })
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    // permanent: the same commit is refused again, so it must not be retried
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
     let source = std::error::Error::source(&err).unwrap().to_string();
     assert!(source.contains("more than the limit of 100"), "{source}");
     assert_eq!(counter.get("TransactWriteItems"), 0, "nothing was sent");
@@ -614,6 +615,28 @@ async fn when_a_commit_exceeds_the_transaction_limit_then_it_is_refused_whole() 
         store.commit(redelivered).await.unwrap(),
         CommitOutcome::AlreadyApplied { same_payload: true }
     );
+}
+
+#[tokio::test]
+async fn when_an_item_is_over_dynamodbs_size_limit_then_the_commit_is_rejected_not_unavailable() {
+    let (store, _) = fresh_store("itemsize").await;
+    let c = cust("cus_huge");
+    let mut state = CustomerState::new(c.clone());
+    state.version = 1;
+    // the customer item's document alone is over DynamoDB's 400 KB item limit
+    state.grants = BTreeSet::from(["g".repeat(450 * 1024)]);
+    let err = store
+        .commit(Commit {
+            marker: marker(&c, "evt-huge", "h"),
+            expected_version: 0,
+            state,
+            lines: vec![],
+            rewards: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Rejected(_)), "{err:?}");
+    assert_eq!(store.load(&c).await.unwrap(), None, "nothing was written");
 }
 
 #[tokio::test]

@@ -1,11 +1,9 @@
 //! What Saguaro's Lambda functions share at start-up, so that each function's `main.rs` only
-//! wires and its `config.rs` holds only what is its own. (Their HTTP edge needs nothing
-//! here: the webhook functions hand the application crate's axum router to
-//! `lambda_http::run`.)
+//! wires: [`logs`], JSON log lines for CloudWatch.
 //!
-//! - [`config`]: variables read once at start-up, failing with the name of the one missing,
-//!   and the program file;
-//! - [`logs`]: JSON log lines for CloudWatch.
+//! Their HTTP edge needs nothing here: the webhook functions hand the application crate's axum
+//! router to `lambda_http::run`. Configuration is not here either: the variables and the
+//! program-file loader are in `saguaro_app::config`, which the local runner reads too (and it
+//! must not depend on Lambda crates).
 
-pub mod config;
 pub mod logs;

@@ -20,7 +20,7 @@ const CUSTOMERS: usize = 1_000;
 
 fn program() -> Arc<Program> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/program.example.toml");
-    match saguaro::load_program(&path) {
+    match saguaro_app::config::load_program(&path) {
         Ok(p) => Arc::new(p),
         Err(e) => panic!("{e}"),
     }

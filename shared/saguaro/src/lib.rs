@@ -9,7 +9,6 @@
 //! ([`Runner::with_webhooks_and_stripe_api`], from `STRIPE_API_KEY`) the Stripe route links
 //! basil+ refunds to their invoices; without one they are submitted unlinked.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
@@ -17,7 +16,7 @@ use saguaro_app::Earner;
 use saguaro_app::ports::{HistoryStore, StateStore, SystemClock};
 use saguaro_app::router;
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
-use saguaro_domain::{Program, ProgramError};
+use saguaro_domain::Program;
 use saguaro_embedded::EmbeddedStore;
 use saguaro_providers::chargebee::BasicAuth;
 use saguaro_providers::stripe::Verifier;
@@ -26,33 +25,8 @@ use tokio::net::TcpListener;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("{path}: {source}")]
-    Program {
-        path: String,
-        #[source]
-        source: ProgramError,
-    },
     #[error("cannot listen: {0}")]
     Listen(#[source] std::io::Error),
-}
-
-/// Reads and validates a program file; the error names the file, the line and the key.
-pub fn load_program(path: &Path) -> Result<Program, RunnerError> {
-    let shown = path.display().to_string();
-    let source = std::fs::read_to_string(path).map_err(|source| RunnerError::Read {
-        path: shown.clone(),
-        source,
-    })?;
-    Program::parse(&source).map_err(|source| RunnerError::Program {
-        path: shown,
-        source,
-    })
 }
 
 /// The webhook secrets, as the functions take them. A provider left `None` is not

@@ -5,46 +5,66 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use saguaro::{Runner, WebhookSecrets, load_program};
-use saguaro_app::webhooks::stripe_verifier;
-use saguaro_providers::chargebee::{BasicAuth, Password};
-use saguaro_stripe_api::{ApiKey, StripeApi};
+use saguaro::{Runner, WebhookSecrets};
+use saguaro_app::config::{
+    CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, ConfigError, Env, STRIPE_API_KEY,
+    STRIPE_WEBHOOK_SECRET, load_program, unless_missing,
+};
+use saguaro_domain::secret::Secret;
+use saguaro_stripe_api::StripeApi;
 use tracing::warn;
 use tracing_subscriber::EnvFilter;
 
-/// The webhook secrets, from the same variables as the Lambda functions. A provider whose
-/// variables are unset is left unconfigured, with a warning: its route answers 503.
-fn webhook_secrets() -> WebhookSecrets {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let stripe = var("STRIPE_WEBHOOK_SECRET").and_then(|v| stripe_verifier(&v));
-    if stripe.is_none() {
-        warn!("STRIPE_WEBHOOK_SECRET is not set: POST /webhooks/stripe answers 503 not_configured");
-    }
-    let chargebee = match (
-        var("CHARGEBEE_WEBHOOK_USERNAME"),
-        var("CHARGEBEE_WEBHOOK_PASSWORD"),
-    ) {
-        (Some(user), Some(password)) => Some(BasicAuth::new(user, &Password::new(password))),
-        _ => {
-            warn!(
-                "CHARGEBEE_WEBHOOK_USERNAME and CHARGEBEE_WEBHOOK_PASSWORD are not both set: POST /webhooks/chargebee answers 503 not_configured"
-            );
-            None
-        }
-    };
-    WebhookSecrets { stripe, chargebee }
+/// What `serve` reads from the environment: the same variables as the Lambda functions.
+/// A provider whose variables are unset is left unconfigured (its route answers 503), and
+/// without `STRIPE_API_KEY` basil+ refunds are not linked to their invoices; a variable that
+/// is set but unreadable is an error.
+#[derive(Debug)]
+struct ServeEnv {
+    secrets: WebhookSecrets,
+    stripe_api_key: Option<Secret>,
 }
 
-/// The Stripe API client, from `STRIPE_API_KEY` (the same variable as the `stripe-webhook`
-/// function). Unset: `None` (warned about once serving), and basil+ refunds are not linked
-/// to their invoices.
-fn stripe_api() -> Result<Option<StripeApi>, saguaro_stripe_api::BuildError> {
-    match std::env::var("STRIPE_API_KEY")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-    {
-        Some(key) => StripeApi::new(&ApiKey::new(key)).map(Some),
-        None => Ok(None),
+impl ServeEnv {
+    fn read(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            secrets: WebhookSecrets {
+                stripe: unless_missing(env.stripe_verifier())?,
+                chargebee: unless_missing(env.chargebee_auth())?,
+            },
+            stripe_api_key: env.stripe_api_key()?,
+        })
+    }
+
+    /// Once listening (the first line on stdout says where), what is not configured.
+    fn warn_unconfigured(&self) {
+        if self.secrets.stripe.is_none() {
+            warn!(
+                "{STRIPE_WEBHOOK_SECRET} is not set: POST /webhooks/stripe answers 503 not_configured"
+            );
+        }
+        if self.secrets.chargebee.is_none() {
+            warn!(
+                "{CHARGEBEE_WEBHOOK_USERNAME} and {CHARGEBEE_WEBHOOK_PASSWORD} are not both set: POST /webhooks/chargebee answers 503 not_configured"
+            );
+        }
+        if self.stripe_api_key.is_none() {
+            warn!(
+                "{STRIPE_API_KEY} is not set: refunds on basil+ Stripe API versions cannot be linked to their invoices and reverse no points"
+            );
+        }
+    }
+}
+
+/// A program file `check` or `serve` cannot use, said as a compiler says it
+/// (`FILE: line N: ...`), with the cause on the same line: a terminal has no log to look in.
+fn program_error(e: &ConfigError) -> String {
+    match e {
+        ConfigError::ReadProgram { path, source, .. } => {
+            format!("cannot read {}: {source}", path.display())
+        }
+        ConfigError::Program { path, source } => format!("{}: {source}", path.display()),
+        other => other.to_string(),
     }
 }
 
@@ -92,7 +112,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", program_error(&e));
                 ExitCode::FAILURE
             }
         },
@@ -105,11 +125,23 @@ fn main() -> ExitCode {
             let program = match load_program(&program) {
                 Ok(p) => p,
                 Err(e) => {
+                    eprintln!("error: {}", program_error(&e));
+                    return ExitCode::FAILURE;
+                }
+            };
+            let serve_env = match ServeEnv::read(&Env::process()) {
+                Ok(read) => read,
+                Err(e) => {
                     eprintln!("error: {e}");
                     return ExitCode::FAILURE;
                 }
             };
-            let stripe_api = match stripe_api() {
+            let stripe_api = match serve_env
+                .stripe_api_key
+                .as_ref()
+                .map(StripeApi::new)
+                .transpose()
+            {
                 Ok(api) => api,
                 Err(e) => {
                     let cause = std::error::Error::source(&e).map(ToString::to_string);
@@ -135,12 +167,8 @@ fn main() -> ExitCode {
                     "saguaro listening on http://{local} (program \"{}\", version {})",
                     program.name, program.version
                 );
-                if stripe_api.is_none() {
-                    warn!(
-                        "STRIPE_API_KEY is not set: refunds on basil+ Stripe API versions cannot be linked to their invoices and reverse no points"
-                    );
-                }
-                Runner::with_webhooks_and_stripe_api(program, webhook_secrets(), stripe_api)
+                serve_env.warn_unconfigured();
+                Runner::with_webhooks_and_stripe_api(program, serve_env.secrets, stripe_api)
                     .serve(listener)
                     .await
             });

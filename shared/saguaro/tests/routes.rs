@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use reqwest::{Method, StatusCode};
-use saguaro::{Runner, WebhookSecrets, load_program};
+use saguaro::{Runner, WebhookSecrets};
+use saguaro_app::config::load_program;
 use saguaro_app::http::MAX_BODY_BYTES;
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use serde_json::{Value, json};

@@ -1,8 +1,12 @@
 //! The earn queue (DESIGN §1): an SQS FIFO queue fed by the webhook functions. [`SqsQueue`]
-//! is the [`EventSink`] they submit to: one message per event, its JSON as the body,
-//! `MessageGroupId` = the customer (so one customer's events are applied one at a time, in
+//! is the [`EventSink`] they submit to: one message per event, its body in the versioned
+//! format of [`message`] (which the earn function decodes), `MessageGroupId` = the customer (so one customer's events are applied one at a time, in
 //! order) and `MessageDeduplicationId` = the provider's event id (so a provider's quick
 //! redelivery is dropped by SQS itself; later ones are caught by the earn function's marker).
+
+pub mod message;
+
+pub use message::{DecodeError, EncodeError, decode, encode};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -16,12 +20,8 @@ pub const MAX_FIFO_ID_LEN: usize = 128;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SqsError {
-    #[error("cannot serialise event {event_id}")]
-    Serialise {
-        event_id: String,
-        #[source]
-        source: serde_json::Error,
-    },
+    #[error("cannot encode the message")]
+    Encode(#[source] EncodeError),
     #[error("SendMessage failed for event {event_id}")]
     Send {
         event_id: String,
@@ -62,10 +62,7 @@ impl SqsQueue {
     /// Sends one event; see the module docs for the ids.
     pub async fn send(&self, event: &Event) -> Result<()> {
         let event_id = event.id.as_str().to_owned();
-        let body = serde_json::to_string(event).map_err(|source| SqsError::Serialise {
-            event_id: event_id.clone(),
-            source,
-        })?;
+        let body = encode(event).map_err(SqsError::Encode)?;
         let out = self
             .client
             .send_message()
@@ -89,7 +86,7 @@ impl EventSink for SqsQueue {
         match self.send(&event).await {
             Ok(()) => Ok(()),
             // An event that cannot be written as JSON will not be fixed by a retry.
-            Err(e @ SqsError::Serialise { .. }) => Err(SinkError::Rejected(Box::new(e))),
+            Err(e @ SqsError::Encode(_)) => Err(SinkError::Rejected(Box::new(e))),
             Err(e) => Err(SinkError::Unavailable(Box::new(e))),
         }
     }

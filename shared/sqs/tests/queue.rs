@@ -24,7 +24,7 @@ fn payment(id: &str, customer: &str) -> Event {
 }
 
 #[tokio::test]
-async fn when_event_is_submitted_then_message_has_json_body_group_and_dedup_ids() {
+async fn when_event_is_submitted_then_message_has_versioned_body_group_and_dedup_ids() {
     // given
     let client = client().await;
     let url = fresh_queue(&client, "submit").await;
@@ -36,8 +36,9 @@ async fn when_event_is_submitted_then_message_has_json_body_group_and_dedup_ids(
     let messages = receive_all(&client, &url, 1).await;
     assert_eq!(messages.len(), 1, "{messages:?}");
     let m = &messages[0];
-    let body: Event = serde_json::from_str(&m.body).unwrap();
-    assert_eq!(body, event);
+    assert_eq!(saguaro_sqs::decode(&m.body).unwrap(), event);
+    let envelope: serde_json::Value = serde_json::from_str(&m.body).unwrap();
+    assert_eq!(envelope["v"], 1, "{}", m.body);
     assert_eq!(m.group_id.as_deref(), Some("stripe:cus_H2020"));
     assert_eq!(m.dedup_id.as_deref(), Some("evt_1GqInvoicePaid2020"));
 }

@@ -21,14 +21,15 @@
 //! provider by itself and the client would panic when built; so building a [`StripeApi`]
 //! installs `ring` as the process-wide default provider, unless one is already installed.
 //!
-//! The key is an [`ApiKey`], which prints as `[redacted]`; errors carry Stripe's answer (its
-//! status and error message), never the key.
+//! The key is an [`ApiKey`] (a [`Secret`]), which prints as `[redacted]`; errors carry
+//! Stripe's answer (its status and error message), never the key.
 
 use std::fmt;
 use std::time::Duration;
 
 use miniserde::json::Value;
 use saguaro_app::ports::{LookupError, StripeLookup};
+use saguaro_domain::secret::Secret;
 use stripe::{Client, ClientBuilder, RequestStrategy, StripeError, StripeRequest};
 use stripe_billing::invoice_payment::{
     ListInvoicePayment, ListInvoicePaymentPayment, ListInvoicePaymentPaymentType,
@@ -43,31 +44,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The `Stripe-Version` every request sends (the one `async-stripe` is generated from).
 pub const STRIPE_VERSION: &str = "2026-09-30.endive";
 
-/// A Stripe secret or restricted key (`sk_...`/`rk_...`). Never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ApiKey(String);
-
-impl ApiKey {
-    pub fn new(key: impl Into<String>) -> Self {
-        Self(key.into().trim().to_owned())
-    }
-
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// A Stripe secret or restricted key (`sk_...`/`rk_...`): a [`Secret`], which never prints.
+pub type ApiKey = Secret;
 
 /// The client could not be built (an invalid base URL, or a key that is not a valid header).
 #[derive(Debug, thiserror::Error)]

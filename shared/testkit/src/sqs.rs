@@ -50,7 +50,8 @@ pub fn attribute(m: &Message, name: MessageSystemAttributeName) -> Option<String
     m.attributes().and_then(|a| a.get(&name)).cloned()
 }
 
-/// (JSON body, group id, dedup id) of the messages one [`receive`] returns.
+/// (the event's JSON, group id, dedup id) of the messages one [`receive`] returns. Each body
+/// must be in the earn queue's current format (a `v` 1 envelope) and decode to an event.
 pub async fn receive_json(
     client: &Client,
     queue_url: &str,
@@ -61,9 +62,17 @@ pub async fn receive_json(
         .iter()
         .map(|m| {
             let body = m.body().unwrap_or_default();
+            let envelope: Value = serde_json::from_str(body)
+                .unwrap_or_else(|e| panic!("message body is not JSON ({e}): {body}"));
+            assert_eq!(
+                envelope["v"], 1,
+                "message body is not a v1 envelope: {body}"
+            );
+            let event = saguaro_sqs::decode(body)
+                .unwrap_or_else(|e| panic!("message body is not an event ({e}): {body}"));
             (
-                serde_json::from_str(body)
-                    .unwrap_or_else(|e| panic!("message body is not JSON ({e}): {body}")),
+                serde_json::to_value(&event)
+                    .unwrap_or_else(|e| panic!("event does not serialise ({e}): {body}")),
                 attribute(m, MessageSystemAttributeName::MessageGroupId).unwrap_or_default(),
                 attribute(m, MessageSystemAttributeName::MessageDeduplicationId)
                     .unwrap_or_default(),

@@ -102,8 +102,9 @@ pub fn adjusted(id: &str, who: &CustomerId, points: i64, hours: i64) -> Event {
     e
 }
 
+/// The body the webhook functions write for `event`.
 pub fn body(event: &Event) -> String {
-    serde_json::to_string(event).unwrap()
+    saguaro_sqs::encode(event).unwrap()
 }
 
 /// A message as Lambda's SQS integration hands it over from a FIFO queue.
@@ -184,6 +185,9 @@ pub struct Counting<S> {
     pub commits: AtomicU64,
     /// The next this-many commits fail with `StoreError::Unavailable` (not sent).
     pub fail_next_commits: AtomicU32,
+    /// The next this-many commits fail with `StoreError::Rejected` (not sent): a permanent
+    /// failure, such as an item over DynamoDB's size limit.
+    pub reject_next_commits: AtomicU32,
 }
 
 impl<S> Counting<S> {
@@ -193,6 +197,7 @@ impl<S> Counting<S> {
             loads: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             fail_next_commits: AtomicU32::new(0),
+            reject_next_commits: AtomicU32::new(0),
         }
     }
 
@@ -219,6 +224,15 @@ impl<S: StateStore> StateStore for Counting<S> {
             .is_ok();
         if failing {
             return Err(StoreError::Unavailable("injected outage".into()));
+        }
+        let rejected = self
+            .reject_next_commits
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if rejected {
+            return Err(StoreError::Rejected(
+                "injected: item over the size limit".into(),
+            ));
         }
         self.inner.commit(commit).await
     }

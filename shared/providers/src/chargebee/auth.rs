@@ -6,6 +6,7 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use saguaro_domain::secret::Secret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -24,27 +25,8 @@ pub enum AuthError {
     InvalidCredentials,
 }
 
-/// The webhook password. It never prints.
-#[derive(Clone)]
-pub struct Password(String);
-
-impl Password {
-    pub fn new(password: impl Into<String>) -> Self {
-        Self(password.into())
-    }
-}
-
-impl fmt::Debug for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl fmt::Display for Password {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// The webhook password: a [`Secret`], which never prints.
+pub type Password = Secret;
 
 /// The expected credentials. Build it once at start-up.
 #[derive(Clone)]
@@ -67,7 +49,7 @@ impl fmt::Debug for BasicAuth {
 impl BasicAuth {
     pub fn new(username: impl Into<String>, password: &Password) -> Self {
         let username = username.into();
-        let expected = digest(format!("{username}:{}", password.0).as_bytes());
+        let expected = digest(format!("{username}:{}", password.expose()).as_bytes());
         Self { username, expected }
     }
 

@@ -7,16 +7,13 @@
 //! shapes, and a missing field we do not need must not fail the event.
 //!
 //! `subscription_changed` carries no previous values, so it cannot say "upgrade" by itself.
-//! It is returned as a [`SubscriptionChange`]; the caller loads what it stored for that
-//! subscription and calls [`classify_change`] (or [`SubscriptionChange::into_event`]), and
-//! stores [`SubscriptionChange::snapshot`] when [`supersedes`] says it is newer. Chargebee's
-//! `resource_version` (milliseconds, increasing with every change) orders the changes, so a
-//! late, older delivery neither classifies against nor overwrites a newer state.
-
-use std::cmp::Ordering;
+//! It is returned as a [`SubscriptionChange`]: the new state with Chargebee's
+//! `resource_version` (milliseconds, increasing with every change). The caller sends it on as
+//! a `subscription.changed` event, and the engine classifies it against the subscription
+//! snapshot it keeps in the customer's state, using `resource_version` to order the changes so
+//! that a late, older delivery neither classifies against nor overwrites a newer state.
 
 use jiff::Timestamp;
-use saguaro_domain::state::SubscriptionSnapshot;
 use saguaro_domain::{Currency, CustomerId, Event, Money, Provider, SubscriptionInfo, Trigger};
 use serde_json::Value;
 
@@ -28,7 +25,7 @@ use crate::period::Annual;
 pub enum Normalised {
     /// Enqueue this.
     Event(Box<Event>),
-    /// `subscription_changed`: classify against the stored snapshot first.
+    /// `subscription_changed`: the new state, for the engine to classify.
     SubscriptionChanged(Box<SubscriptionChange>),
     /// Answer 2xx and drop.
     Ignored {
@@ -54,16 +51,9 @@ pub enum NormaliseError {
     },
 }
 
-impl NormaliseError {
-    /// Should the edge answer 5xx so that Chargebee delivers the event again?
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unprocessable { .. })
-    }
-}
-
 pub type Result<T, E = NormaliseError> = std::result::Result<T, E>;
 
-/// A `subscription_changed` event: the new state, not yet classified.
+/// A `subscription_changed` event: the new state, not yet classified (the engine does that).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionChange {
     pub event_id: String,
@@ -74,99 +64,6 @@ pub struct SubscriptionChange {
     /// Chargebee's `subscription.resource_version` (ms); orders changes of one subscription.
     pub resource_version: Option<i64>,
     pub referrer: Option<CustomerId>,
-}
-
-/// What the caller keeps per subscription to classify the next change.
-pub trait SubscriptionSnapshotLike {
-    fn monthly_amount(&self) -> Option<Money>;
-    /// The `resource_version` the snapshot was taken at, when known.
-    fn resource_version(&self) -> Option<i64>;
-}
-
-/// The minimal snapshot to store per Chargebee subscription.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChangeSnapshot {
-    pub monthly_amount: Option<Money>,
-    pub resource_version: Option<i64>,
-}
-
-impl SubscriptionSnapshotLike for ChangeSnapshot {
-    fn monthly_amount(&self) -> Option<Money> {
-        self.monthly_amount
-    }
-    fn resource_version(&self) -> Option<i64> {
-        self.resource_version
-    }
-}
-
-/// The engine's own snapshot works too, but it records no `resource_version`: with it, only
-/// the value comparison applies, and ordering rests on the engine's `occurred_at` check.
-impl SubscriptionSnapshotLike for SubscriptionSnapshot {
-    fn monthly_amount(&self) -> Option<Money> {
-        self.monthly_amount
-    }
-    fn resource_version(&self) -> Option<i64> {
-        None
-    }
-}
-
-/// Is `new` newer than what the caller stored (so it should be stored, and classified)?
-/// Unknown versions on either side count as newer: losing an upgrade is worse than
-/// comparing against a snapshot of unknown age.
-pub fn supersedes(
-    previous: Option<&dyn SubscriptionSnapshotLike>,
-    new: &SubscriptionChange,
-) -> bool {
-    match (
-        previous.and_then(|p| p.resource_version()),
-        new.resource_version,
-    ) {
-        (Some(stored), Some(incoming)) => incoming > stored,
-        _ => true,
-    }
-}
-
-/// Upgraded, downgraded or neither, by the monthly amount before and after. `None` when
-/// there is no stored snapshot to compare with, when the change is not newer than the stored
-/// one (a late delivery must not undo a newer state), when either amount is unknown or the
-/// currency changed, or when the value is the same.
-pub fn classify_change(
-    previous: Option<&dyn SubscriptionSnapshotLike>,
-    new: &SubscriptionChange,
-) -> Option<Trigger> {
-    let previous = previous?;
-    if !supersedes(Some(previous), new) {
-        return None;
-    }
-    let old = previous.monthly_amount()?;
-    let new = new.subscription.monthly_amount?;
-    if old.currency != new.currency {
-        return None;
-    }
-    match new.minor.cmp(&old.minor) {
-        Ordering::Greater => Some(Trigger::SubscriptionUpgraded),
-        Ordering::Less => Some(Trigger::SubscriptionDowngraded),
-        Ordering::Equal => None,
-    }
-}
-
-impl SubscriptionChange {
-    /// What to store for this subscription when [`supersedes`] is true.
-    pub fn snapshot(&self) -> ChangeSnapshot {
-        ChangeSnapshot {
-            monthly_amount: self.subscription.monthly_amount,
-            resource_version: self.resource_version,
-        }
-    }
-
-    /// The event to enqueue, if the change is an upgrade or a downgrade.
-    pub fn into_event(self, previous: Option<&dyn SubscriptionSnapshotLike>) -> Option<Event> {
-        let trigger = classify_change(previous, &self)?;
-        let mut event = Event::new(self.event_id, self.customer, trigger, self.occurred_at);
-        event.subscription = Some(self.subscription);
-        event.refs.referrer = self.referrer;
-        Some(event)
-    }
 }
 
 /// Normalises an authenticated event body. `referral_key` is the program's `referral_key`;

@@ -52,13 +52,6 @@ pub enum NormaliseError {
     },
 }
 
-impl NormaliseError {
-    /// Should the edge answer 5xx so that Stripe delivers the event again?
-    pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unprocessable { .. })
-    }
-}
-
 pub type Result<T, E = NormaliseError> = std::result::Result<T, E>;
 
 /// Normalises a verified event body. `referral_key` is the program's `referral_key`: the

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use jiff::Timestamp;
+use saguaro_domain::secret::Secret;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -60,32 +61,8 @@ impl fmt::Display for Skew {
     }
 }
 
-/// An endpoint's signing secret (`whsec_...`). It never prints, so it cannot leak into a log
-/// through `{:?}` on a config struct.
-#[derive(Clone)]
-pub struct WebhookSecret(String);
-
-impl WebhookSecret {
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    fn key(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl fmt::Debug for WebhookSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-impl fmt::Display for WebhookSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
+/// An endpoint's signing secret (`whsec_...`): a [`Secret`], which never prints.
+pub type WebhookSecret = Secret;
 
 /// A parsed `Stripe-Signature` header.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,7 +206,7 @@ impl Verifier {
 fn sign(secret: &WebhookSecret, timestamp_text: &str, payload: &[u8]) -> [u8; 32] {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here; an empty
     // fallback MAC would only ever fail to match.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.key()) else {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.expose().as_bytes()) else {
         return [0; 32];
     };
     mac.update(timestamp_text.as_bytes());
