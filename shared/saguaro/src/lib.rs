@@ -1,6 +1,7 @@
-//! The local runner: Saguaro's routes on a laptop, with the embedded store. The same
-//! application code as the Lambda functions; only the adapters differ (the store is in
-//! memory, and accepted events are applied at once instead of being queued).
+//! The local runner: Saguaro's routes on a laptop. The same application code as the Lambda
+//! functions; only the adapters differ (the store is a local one, [`LocalStore`]: SQLite in
+//! a data directory or in memory, and accepted events are applied at once instead of being
+//! queued).
 //!
 //! The webhook routes (`POST /webhooks/stripe`, `POST /webhooks/chargebee`) are served when
 //! their secrets are given ([`WebhookSecrets`], read from the environment by `main.rs`);
@@ -22,11 +23,13 @@ use saguaro_app::http::{Api, MAX_BODY_BYTES, error_response};
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
 use saguaro_domain::ports::SystemClock;
 use saguaro_domain::{Program, ProgramError};
-use saguaro_embedded::EmbeddedStore;
 use saguaro_providers::chargebee::BasicAuth;
 use saguaro_providers::stripe::Verifier;
 use saguaro_stripe_api::StripeApi;
 use tokio::net::TcpListener;
+
+mod store;
+pub use store::LocalStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
@@ -59,9 +62,9 @@ pub fn load_program(path: &Path) -> Result<Program, RunnerError> {
     })
 }
 
-type LocalApi = Api<Arc<EmbeddedStore>, Earner<Arc<EmbeddedStore>>, SystemClock>;
-type LocalStripe = StripeWebhook<Earner<Arc<EmbeddedStore>>, SystemClock, Option<StripeApi>>;
-type LocalChargebee = ChargebeeWebhook<Earner<Arc<EmbeddedStore>>>;
+type LocalApi = Api<Arc<LocalStore>, Earner<Arc<LocalStore>>, SystemClock>;
+type LocalStripe = StripeWebhook<Earner<Arc<LocalStore>>, SystemClock, Option<StripeApi>>;
+type LocalChargebee = ChargebeeWebhook<Earner<Arc<LocalStore>>>;
 
 /// The webhook secrets, as the functions take them. A provider left `None` is not
 /// configured: its route answers 503 `not_configured`.
@@ -73,7 +76,7 @@ pub struct WebhookSecrets {
     pub chargebee: Option<BasicAuth>,
 }
 
-/// Every route, over one embedded store.
+/// Every route, over one store.
 #[derive(Debug)]
 struct Routes {
     api: LocalApi,
@@ -81,7 +84,7 @@ struct Routes {
     chargebee: Option<LocalChargebee>,
 }
 
-/// The local runner's state: one embedded store shared by the read routes, the earner and
+/// The local runner's state: one store shared by the read routes, the earner and
 /// the webhooks (whose sink is an earner too: an accepted webhook is applied at once).
 #[derive(Debug, Clone)]
 pub struct Runner {
@@ -101,13 +104,24 @@ impl Runner {
 
     /// The runner with the webhooks whose secrets are given; `stripe_api` (from
     /// `STRIPE_API_KEY`) looks up the invoice of refunds that name only their PaymentIntent.
+    /// In memory: see [`Runner::with_store`] for another store.
     pub fn with_webhooks_and_stripe_api(
         program: Program,
         secrets: WebhookSecrets,
         stripe_api: Option<StripeApi>,
     ) -> Self {
+        Self::with_store(LocalStore::memory(), program, secrets, stripe_api)
+    }
+
+    /// The runner on `store` (`saguaro serve`: SQLite in the data directory by default).
+    pub fn with_store(
+        store: LocalStore,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+    ) -> Self {
         let program = Arc::new(program);
-        let store = Arc::new(EmbeddedStore::new());
+        let store = Arc::new(store);
         let earner = || Earner::new(store.clone(), program.clone());
         let referral_key = program.referral_key.clone();
         let stripe = secrets.stripe.map(|v| {

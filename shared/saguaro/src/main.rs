@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use saguaro::{Runner, WebhookSecrets, load_program};
+use saguaro::{LocalStore, Runner, WebhookSecrets, load_program};
 use saguaro_app::webhooks::stripe_verifier;
 use saguaro_providers::chargebee::{BasicAuth, Password};
 use saguaro_stripe_api::{ApiKey, StripeApi};
@@ -61,7 +61,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTP routes with the embedded store.
+    /// Serve the HTTP routes, keeping the data in a directory (or in memory).
     Serve {
         /// The program file.
         #[arg(long, default_value = "infra/program.example.toml")]
@@ -69,6 +69,13 @@ enum Command {
         /// Address to listen on (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
+        /// Data directory: balances, ledger, rewards and "already applied" markers persist
+        /// in DIR/saguaro.sqlite3 across restarts and crashes (created if missing).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+        /// Keep everything in memory instead: a restart starts afresh.
+        #[arg(long, conflicts_with = "data")]
+        memory: bool,
     },
     /// Validate a program file without running anything.
     Check { file: PathBuf },
@@ -96,7 +103,12 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve { program, addr } => {
+        Command::Serve {
+            program,
+            addr,
+            data,
+            memory,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -117,6 +129,21 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            // Opened before serving: a data directory that cannot be used stops the start.
+            let store = if memory {
+                LocalStore::memory()
+            } else {
+                match LocalStore::open_dir(&data) {
+                    Ok(store) => store,
+                    Err(e) => {
+                        match std::error::Error::source(&e) {
+                            Some(cause) => eprintln!("error: {e}: {cause}"),
+                            None => eprintln!("error: {e}"),
+                        }
+                        return ExitCode::FAILURE;
+                    }
+                }
+            };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
                 Err(e) => {
@@ -135,12 +162,13 @@ fn main() -> ExitCode {
                     "saguaro listening on http://{local} (program \"{}\", version {})",
                     program.name, program.version
                 );
+                println!("data: {}", store.describe());
                 if stripe_api.is_none() {
                     warn!(
                         "STRIPE_API_KEY is not set: refunds on basil+ Stripe API versions cannot be linked to their invoices and reverse no points"
                     );
                 }
-                Runner::with_webhooks_and_stripe_api(program, webhook_secrets(), stripe_api)
+                Runner::with_store(store, program, webhook_secrets(), stripe_api)
                     .serve(listener)
                     .await
             });
