@@ -268,6 +268,46 @@ async fn when_an_event_id_is_reused_for_another_event_then_it_fails_without_retr
 }
 
 #[tokio::test]
+async fn when_an_event_id_is_reused_for_another_customer_then_it_is_reported_failed_without_retry()
+{
+    // One event id is one event: the id applied to ana is refused for bea. A permanent
+    // failure: reported to SQS (which redelivers it up to maxReceiveCount, then moves it
+    // to the DLQ), never acknowledged, and not retried within the invocation.
+    let (handler, store) = handler();
+    let (ana, bea) = (customer("ana"), customer("bea"));
+    handler
+        .handle(batch(vec![event_message(
+            "m1",
+            &payment("e1", &ana, 5_000, 1),
+        )]))
+        .await
+        .unwrap();
+    let commits_before = store.commits();
+    let response = handler
+        .handle(batch(vec![event_message(
+            "m2",
+            &payment("e1", &bea, 5_000, 1),
+        )]))
+        .await
+        .unwrap();
+    assert_eq!(failed_ids(&response), vec!["m2"]);
+    assert_eq!(store.commits() - commits_before, 1, "not retried");
+    let outcomes = handler
+        .apply_batch(&batch(vec![event_message(
+            "m2",
+            &payment("e1", &bea, 5_000, 1),
+        )]))
+        .await;
+    assert!(matches!(
+        &outcomes[0],
+        MessageOutcome::Failed(MessageError::Earn(EarnError::IdReused(id))) if id.as_str() == "e1"
+    ));
+    assert_eq!(view(&store.inner, &bea).await.balance, 0);
+    assert!(view(&store.inner, &bea).await.lines.is_empty());
+    assert_eq!(view(&store.inner, &ana).await.balance, 50);
+}
+
+#[tokio::test]
 async fn when_a_message_is_redelivered_then_it_is_acknowledged_and_changes_nothing() {
     let (handler, store) = handler();
     let ana = customer("ana");

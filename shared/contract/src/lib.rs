@@ -1,5 +1,5 @@
 //! The contract every implementation of Saguaro's store port passes (DESIGN §5.1, §6): the
-//! embedded store and the DynamoDB store run this same suite.
+//! embedded store, the SQLite store and the DynamoDB store run this same suite.
 //!
 //! Use it with one line in the implementation's tests:
 //! `saguaro_store_contract::contract_tests!(async || make_a_fresh_store());`
@@ -9,11 +9,13 @@
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use saguaro_app::Earner;
+use saguaro_app::{Applied, EarnError, Earner};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, StateStore, StoreError,
 };
-use saguaro_domain::{CustomerId, CustomerState, Event, Money, Program, Provider, Trigger};
+use saguaro_domain::{
+    CustomerId, CustomerState, Event, EventId, Money, Program, Provider, Trigger,
+};
 
 /// Generates one `#[tokio::test]` per contract case. `$make` is an async closure returning a
 /// fresh store.
@@ -28,7 +30,9 @@ macro_rules! contract_tests {
             stale_version_is_a_conflict_and_writes_nothing,
             racing_commits_from_one_version_let_exactly_one_win,
             racing_earners_on_one_customer_apply_every_event_once,
-            same_event_applies_once_per_customer,
+            same_event_id_for_another_customer_is_refused_and_earns_nothing,
+            same_event_id_for_another_providers_customer_is_refused_and_earns_nothing,
+            referral_reaches_the_referrer_once_under_its_own_event_id,
             commit_without_marker_is_version_checked,
             ledger_pages_newest_first,
             rewards_are_listed_with_their_state,
@@ -397,23 +401,114 @@ pub async fn racing_earners_on_one_customer_apply_every_event_once<
     );
 }
 
-pub async fn same_event_applies_once_per_customer<S: StateStore + HistoryStore>(store: S) {
-    // A referral is one event applied to two customers: each has its own marker.
+/// One event id is one event (issue 13): an id applied to one customer is refused for
+/// another, whatever the body, and the other customer earns nothing.
+pub async fn same_event_id_for_another_customer_is_refused_and_earns_nothing<
+    S: StateStore + HistoryStore,
+>(
+    store: S,
+) {
+    let (first, second) = (customer("first"), customer("second"));
+    let mut event = payment(&first, 1, 1_000);
+    event.id = EventId::new("evt-shared");
+    assert_eq!(
+        commit(
+            &store,
+            commit_for(&CustomerState::new(first.clone()), &event)
+        )
+        .await
+        .ok(),
+        Some(CommitOutcome::Applied)
+    );
+    let after_first = load(&store, &first).await;
+
+    let mut reused = payment(&second, 1, 1_000);
+    reused.id = event.id.clone();
+    assert_eq!(
+        commit(
+            &store,
+            commit_for(&CustomerState::new(second.clone()), &reused)
+        )
+        .await
+        .ok(),
+        Some(CommitOutcome::AlreadyApplied {
+            same_payload: false
+        })
+    );
+    assert_eq!(load(&store, &second).await, None, "nothing was written");
+    assert!(all_lines(&store, &second).await.is_empty());
+    assert_eq!(load(&store, &first).await, after_first);
+    assert_eq!(all_lines(&store, &first).await.len(), 1);
+}
+
+/// `stripe:cus_1` and `chargebee:cus_1` are two customers, but one event id is still one
+/// event: through the earn service, the second use of the id is refused as reused.
+pub async fn same_event_id_for_another_providers_customer_is_refused_and_earns_nothing<
+    S: StateStore + HistoryStore,
+>(
+    store: S,
+) {
+    let store = Arc::new(store);
+    let earner = Earner::new(store.clone(), program());
+    let on_stripe = CustomerId::new(Provider::Stripe, "cus_1");
+    let on_chargebee = CustomerId::new(Provider::Chargebee, "cus_1");
+    let mut event = payment(&on_stripe, 1, 5_000);
+    event.id = EventId::new("evt_1");
+    let mut reused = payment(&on_chargebee, 1, 5_000);
+    reused.id = event.id.clone();
+
+    assert!(matches!(
+        earner.apply(&event).await,
+        Ok(Applied::New { lines: 1, .. })
+    ));
+    match earner.apply(&reused).await {
+        Err(EarnError::IdReused(id)) => assert_eq!(id, event.id),
+        other => panic!("the reused id was not refused: {other:?}"),
+    }
+    // Refused every time, not only the first: a retry earns nothing either.
+    assert!(matches!(
+        earner.apply(&reused).await,
+        Err(EarnError::IdReused(_))
+    ));
+    assert_eq!(load(&*store, &on_chargebee).await, None);
+    assert!(all_lines(&*store, &on_chargebee).await.is_empty());
+    // The first application is still a plain duplicate for its own customer.
+    assert!(matches!(earner.apply(&event).await, Ok(Applied::Duplicate)));
+    let state = load(&*store, &on_stripe).await;
+    assert_eq!(state.map(|s| s.balance), Some(50));
+}
+
+/// A referral is two events: the referred customer's, and the referrer's follow-up, which
+/// has a deterministic id of its own (`referral:{provider}:{id}`), so both sides are applied
+/// once each and a redelivery changes neither.
+pub async fn referral_reaches_the_referrer_once_under_its_own_event_id<
+    S: StateStore + HistoryStore,
+>(
+    store: S,
+) {
+    let store = Arc::new(store);
+    let earner = Earner::new(store.clone(), program());
     let referred = customer("referred");
     let referrer = customer("referrer");
     let mut event = Event::new("ref-2", referred.clone(), Trigger::ReferralConverted, at(0));
     event.refs.referrer = Some(referrer.clone());
-    for c in [&referred, &referrer] {
-        let commit_ = commit_for(&CustomerState::new(c.clone()), &event);
-        assert_eq!(
-            commit(&store, commit_).await.ok(),
-            Some(CommitOutcome::Applied)
-        );
+    for delivery in 0..2 {
+        if let Err(e) = earner.apply(&event).await {
+            panic!("delivery {delivery}: {e}");
+        }
     }
-    let referrer_state = load(&store, &referrer)
+    let referrer_state = load(&*store, &referrer)
         .await
         .unwrap_or_else(|| CustomerState::new(referrer.clone()));
     assert_eq!(referrer_state.balance, 500);
+    let lines = all_lines(&*store, &referrer).await;
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0].event_id.as_str(), "referral:custom:referred");
+    let referred_state = load(&*store, &referred).await;
+    assert!(
+        referred_state.is_some_and(|s| s.pending.is_empty() && s.referral_converted),
+        "the follow-up was delivered and cleared"
+    );
 }
 
 pub async fn commit_without_marker_is_version_checked<S: StateStore + HistoryStore>(store: S) {

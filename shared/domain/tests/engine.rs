@@ -541,6 +541,33 @@ points = 200
 }
 
 #[test]
+fn when_an_explicit_referral_converts_then_the_referrers_follow_up_has_an_id_of_its_own() {
+    let p = program(
+        r#"
+[[earn]]
+id = "referrer"
+on = "referral.converted"
+points = 1000
+beneficiary = "referrer"
+"#,
+    );
+    let bob = CustomerId::new(Provider::Custom, "bob");
+    let mut converted = Event::new(
+        "merchant-ref-1",
+        alice(),
+        Trigger::ReferralConverted,
+        "2026-05-01T12:00:00Z".parse().unwrap(),
+    );
+    converted.refs.referrer = Some(bob.clone());
+    let o = apply(&p, &CustomerState::new(alice()), &converted).unwrap();
+    // One event id is one event: the referrer's side cannot reuse the merchant's id.
+    assert_eq!(o.follow_ups.len(), 1);
+    assert_eq!(o.follow_ups[0].id.as_str(), "referral:custom:alice");
+    let credited = apply(&p, &CustomerState::new(bob), &o.follow_ups[0]).unwrap();
+    assert_eq!(credited.state.balance, 1000);
+}
+
+#[test]
 fn when_every_line_is_written_then_it_names_rule_program_version_and_event() {
     let p = program(
         r#"

@@ -270,8 +270,12 @@ pub(crate) fn decode_reward(item: &Item) -> Result<((u64, u64), RewardOutbox)> {
 pub(crate) fn marker_item(marker: &EventMarker, applied_at: Timestamp, expires_at: i64) -> Item {
     let mut item = keyed(
         keys::marker_pk(&marker.event_id),
-        keys::marker_sk(&marker.customer),
+        keys::MARKER_SK.to_owned(),
         "marker",
+    );
+    item.insert(
+        keys::MARKER_CUSTOMER.to_owned(),
+        s(keys::customer_pk(&marker.customer)),
     );
     item.insert(keys::PAYLOAD_HASH.to_owned(), s(&marker.payload_hash));
     item.insert(keys::APPLIED_AT.to_owned(), s(applied_at.to_string()));
@@ -371,12 +375,17 @@ pub(crate) fn decode_state(customer: &CustomerId, items: &[Item]) -> Result<Deco
     Ok(Decoded::Loaded(Box::new(state), manifest))
 }
 
-/// The marker's payload hash, from the item a cancelled transaction returned.
-pub(crate) fn marker_hash(item: &Item) -> Option<&str> {
-    match item.get(keys::PAYLOAD_HASH) {
-        Some(AttributeValue::S(h)) => Some(h.as_str()),
+/// Whether the stored marker `item` (from a cancelled transaction or a read) records the
+/// same event as `marker`: same customer and same payload hash. `None` if `item` is not a
+/// readable marker.
+pub(crate) fn same_event(item: &Item, marker: &EventMarker) -> Option<bool> {
+    let text = |name: &str| match item.get(name) {
+        Some(AttributeValue::S(v)) => Some(v.as_str()),
         _ => None,
-    }
+    };
+    let customer = text(keys::MARKER_CUSTOMER)?;
+    let hash = text(keys::PAYLOAD_HASH)?;
+    Some(customer == keys::customer_pk(&marker.customer) && hash == marker.payload_hash)
 }
 
 /// Attribute value helpers for the store's expressions.

@@ -12,13 +12,14 @@
 //! | subscription snapshot | `CUST#…` | `S#SUB#{subscription id}` | `ANNIV#{MM-DD}` / `CUST#…#{subscription id}` (only if `started_at` is known) |
 //! | ledger line | `CUST#…` | `L#{seq:020}` | |
 //! | reward outbox row | `CUST#…` | `R#{reward id}` | |
-//! | event marker | `EVT#{event id}` | `CUST#{provider}#{id}` | |
+//! | event marker (customer, payload hash) | `EVT#{event id}` | `MARKER` | |
 //!
 //! State items sort under `S#`, so `begins_with(sk, "S#")` reads exactly the state; ledger
 //! lines (`L#`) and rewards (`R#`) sit beside it and are never read by `load`. The event
-//! marker lives in its own partition (event id in `pk`, customer in `sk`, so neither id can
-//! be confused with the other whatever characters it contains) and carries the numeric TTL
-//! attribute [`TTL`].
+//! marker lives in its own partition, keyed by the event id alone: one event id is one
+//! event, so the id applied to one customer cannot be applied again to another (the
+//! marker's [`MARKER_CUSTOMER`] and [`PAYLOAD_HASH`] tell a redelivery from a reused id). It
+//! carries the numeric TTL attribute [`TTL`].
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -68,6 +69,8 @@ pub const SEQ: &str = "seq";
 pub const DELIVERY: &str = "delivery";
 /// Event marker: SHA-256 of the event (string).
 pub const PAYLOAD_HASH: &str = "payload_hash";
+/// Event marker: the customer it was applied to, as [`customer_pk`] spells it (string).
+pub const MARKER_CUSTOMER: &str = "customer";
 /// Event marker: when it was written, RFC 3339 (string).
 pub const APPLIED_AT: &str = "applied_at";
 
@@ -79,6 +82,8 @@ pub const META_SK: &str = "S#META";
 pub const LINE_PREFIX: &str = "L#";
 /// Sort-key prefix of reward outbox rows.
 pub const REWARD_PREFIX: &str = "R#";
+/// Sort key of every event marker (the partition, [`marker_pk`], is the event).
+pub const MARKER_SK: &str = "MARKER";
 
 const LOT_PREFIX: &str = "S#LOT#";
 const PAY_PREFIX: &str = "S#PAY#";
@@ -122,14 +127,9 @@ pub fn reward_sk(reward_id: &str) -> String {
     format!("{REWARD_PREFIX}{reward_id}")
 }
 
-/// Partition key of the "event applied" marker.
+/// Partition key of the "event applied" marker: the event id alone (sort key [`MARKER_SK`]).
 pub fn marker_pk(event: &EventId) -> String {
     format!("EVT#{}", event.as_str())
-}
-
-/// Sort key of the "event applied" marker: the customer the event was applied to.
-pub fn marker_sk(customer: &CustomerId) -> String {
-    customer_pk(customer)
 }
 
 /// `gsi1pk` of the lots that expire at the end of `day`.

@@ -3,7 +3,9 @@
 //! `load` is one strongly consistent Query of the customer's `S#` items (more only if they
 //! exceed 1 MB). `commit` is exactly one `TransactWriteItems`:
 //!
-//! 0. the event marker, `attribute_not_exists(pk)`, returning the old item on failure;
+//! 0. the event marker (keyed by event id alone), `attribute_not_exists(pk)`, returning the
+//!    old item on failure: a known id is a redelivery if customer and payload hash match,
+//!    else a reused id;
 //! 1. the customer item, `attribute_not_exists(pk)` for version 0, else `version = :expected`;
 //! 2. the lots, payments and subscriptions that are new or changed since the state the
 //!    commit was computed from, and deletes of the ones that disappeared;
@@ -294,11 +296,9 @@ impl DynamoStore {
             (Ok(built), _) => built,
             // The marker wins even over a commit that cannot be sent: a redelivery computed
             // from a later state must still be reported as already applied.
-            (Err(e), Some(marker)) => match self.marker_hash(marker).await? {
-                Some(stored) => {
-                    return Ok(CommitOutcome::AlreadyApplied {
-                        same_payload: stored == marker.payload_hash,
-                    });
+            (Err(e), Some(marker)) => match self.stored_marker(marker).await? {
+                Some(same_payload) => {
+                    return Ok(CommitOutcome::AlreadyApplied { same_payload });
                 }
                 None => return Err(e.into()),
             },
@@ -345,13 +345,13 @@ impl DynamoStore {
         if let Some(marker) = marker
             && code(0) == Some(CONDITION_FAILED)
         {
-            let stored = match reasons[0].item().and_then(item::marker_hash) {
-                Some(hash) => Some(hash.to_owned()),
+            let same = match reasons[0].item().and_then(|i| item::same_event(i, marker)) {
+                Some(same) => Some(same),
                 // Emulators may not return the old item: read it instead.
-                None => self.marker_hash(marker).await?,
+                None => self.stored_marker(marker).await?,
             };
             return Ok(CommitOutcome::AlreadyApplied {
-                same_payload: stored.as_deref() == Some(marker.payload_hash.as_str()),
+                same_payload: same == Some(true),
             });
         }
         let conflict = code(customer_index) == Some(CONDITION_FAILED)
@@ -385,22 +385,24 @@ impl DynamoStore {
         .into())
     }
 
-    async fn marker_hash(&self, marker: &EventMarker) -> Result<Option<String>> {
+    /// Whether `marker`'s event id is stored, and if so whether for the same event (see
+    /// [`item::same_event`]).
+    async fn stored_marker(&self, marker: &EventMarker) -> Result<Option<bool>> {
         let got = self
             .client
             .get_item()
             .table_name(&self.table)
             .consistent_read(true)
             .key(keys::PK, item::str_value(keys::marker_pk(&marker.event_id)))
-            .key(keys::SK, item::str_value(keys::marker_sk(&marker.customer)))
+            .key(keys::SK, item::str_value(keys::MARKER_SK))
             .send()
             .await
             .map_err(|e| Error::request("GetItem", e))?;
+        // An item without the marker's attributes is not the same event.
         Ok(got
             .item
             .as_ref()
-            .and_then(item::marker_hash)
-            .map(str::to_owned))
+            .map(|i| item::same_event(i, marker).unwrap_or(false)))
     }
 
     /// The transaction's actions (marker first, customer item second) and the new manifest.

@@ -471,8 +471,11 @@ async fn when_lots_expire_on_a_day_then_the_index_finds_them() {
     let (store, _) = fresh_store("expiry").await;
     let a = cust("cus_a");
     let b = cust("cus_b");
-    for c in [&a, &b] {
-        store.commit(first_commit(c)).await.unwrap();
+    for (c, event) in [(&a, "evt-a"), (&b, "evt-b")] {
+        // One event id is one event: each customer's first commit has its own.
+        let mut commit = first_commit(c);
+        commit.marker = marker(c, event, "hash-1");
+        store.commit(commit).await.unwrap();
     }
     let mut found = store.lots_expiring_on(date(2027, 3, 1)).await.unwrap();
     found.sort_by(|x, y| x.0.cmp(&y.0));
@@ -524,7 +527,7 @@ async fn when_a_marker_is_written_then_it_expires_no_sooner_than_seven_days() {
             keys::PK,
             AttributeValue::S(keys::marker_pk(&EventId::new("evt-1"))),
         )
-        .key(keys::SK, AttributeValue::S(keys::marker_sk(&c)))
+        .key(keys::SK, AttributeValue::S(keys::MARKER_SK.to_owned()))
         .send()
         .await
         .unwrap();
@@ -532,6 +535,10 @@ async fn when_a_marker_is_written_then_it_expires_no_sooner_than_seven_days() {
     let ttl: i64 = item[keys::TTL].as_n().unwrap().parse().unwrap();
     assert!(ttl >= before + 7 * 24 * 3600, "ttl {ttl} too soon");
     assert_eq!(item[keys::PAYLOAD_HASH].as_s().unwrap(), "hash-1");
+    assert_eq!(
+        item[keys::MARKER_CUSTOMER].as_s().unwrap(),
+        &keys::customer_pk(&c)
+    );
     let described = store
         .client()
         .describe_time_to_live()

@@ -1,10 +1,17 @@
-//! The embedded store: Saguaro's store port held in process memory, for the local runner
-//! (`saguaro serve`) and for tests. It gives the same guarantees as the DynamoDB store and
-//! passes the same contract suite: a commit writes marker, state, lines and rewards together
-//! or not at all; a marker that exists wins; a stale version is a conflict.
+//! The embedded store: Saguaro's store port held in process memory, for `saguaro serve
+//! --memory` and for tests. It gives the same guarantees as the persistent stores and passes
+//! the same contract suite: a commit writes marker, state, lines and rewards together or not
+//! at all; a marker that exists wins; a stale version is a conflict.
+//!
+//! Locking: each customer sits behind its own lock, and the map of customers is locked only
+//! long enough to find (or add) an entry. Cloning a large customer's state therefore blocks
+//! only writers of that customer, never a read or write of another (issue 13: one global
+//! lock made an unrelated GET wait 100+ ms behind clones of a large state). Event markers
+//! have their own map, locked briefly inside a commit, after the customer's lock (always in
+//! that order, so two commits cannot deadlock).
 
 use foldhash::HashMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use saguaro_domain::ids::{CustomerId, EventId};
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
@@ -21,19 +28,37 @@ struct Customer {
     rewards: Vec<RewardOutbox>,
 }
 
+/// Who an event was applied to, and what it was. One event id is one event: a second
+/// commit of the id matches only if both are the same.
+#[derive(Debug)]
+struct Marker {
+    customer: CustomerId,
+    payload_hash: String,
+}
+
+type Entry = Arc<RwLock<Customer>>;
+
+/// The in-process store.
 // foldhash: these maps are hit twice per event; SipHash's DoS resistance buys nothing for an
 // in-process store keyed by ids the merchant's own systems issue.
 #[derive(Debug, Default)]
-struct Inner {
-    customers: HashMap<CustomerId, Customer>,
-    /// (event, customer) → payload hash.
-    markers: HashMap<(EventId, CustomerId), String>,
+pub struct EmbeddedStore {
+    customers: RwLock<HashMap<CustomerId, Entry>>,
+    /// Keyed by event id alone.
+    markers: Mutex<HashMap<EventId, Marker>>,
 }
 
-/// The in-process store. One lock makes every commit atomic.
-#[derive(Debug, Default)]
-pub struct EmbeddedStore {
-    inner: Mutex<Inner>,
+/// A poisoned lock means a writer panicked mid-commit; refuse rather than guess.
+fn poisoned<T>(_: T) -> StoreError {
+    StoreError::Corrupt("embedded store lock poisoned".to_owned())
+}
+
+fn read(entry: &Entry) -> Result<RwLockReadGuard<'_, Customer>, StoreError> {
+    entry.read().map_err(poisoned)
+}
+
+fn write(entry: &Entry) -> Result<RwLockWriteGuard<'_, Customer>, StoreError> {
+    entry.write().map_err(poisoned)
 }
 
 impl EmbeddedStore {
@@ -41,30 +66,50 @@ impl EmbeddedStore {
         Self::default()
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, StoreError> {
-        // A poisoned lock means a writer panicked mid-commit; refuse rather than guess.
-        self.inner
-            .lock()
-            .map_err(|_| StoreError::Corrupt("embedded store lock poisoned".to_owned()))
+    /// The customer's entry, if anything was ever committed for them. The map lock is
+    /// released before the caller locks the entry.
+    fn entry(&self, customer: &CustomerId) -> Result<Option<Entry>, StoreError> {
+        Ok(self
+            .customers
+            .read()
+            .map_err(poisoned)?
+            .get(customer)
+            .cloned())
+    }
+
+    fn entry_or_insert(&self, customer: &CustomerId) -> Result<Entry, StoreError> {
+        if let Some(entry) = self.entry(customer)? {
+            return Ok(entry);
+        }
+        Ok(self
+            .customers
+            .write()
+            .map_err(poisoned)?
+            .entry(customer.clone())
+            .or_default()
+            .clone())
+    }
+
+    fn markers(&self) -> Result<MutexGuard<'_, HashMap<EventId, Marker>>, StoreError> {
+        self.markers.lock().map_err(poisoned)
     }
 
     fn commit_now(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
-        let mut inner = self.lock()?;
         let customer = commit.state.customer.clone();
+        let entry = self.entry_or_insert(&customer)?;
+        let mut c = write(&entry)?;
+        // Held from the marker check to the marker insert: two commits of one event id (for
+        // two customers) cannot both pass the check.
+        let mut markers = self.markers()?;
         if let Some(marker) = &commit.marker
-            && let Some(hash) = inner
-                .markers
-                .get(&(marker.event_id.clone(), marker.customer.clone()))
+            && let Some(seen) = markers.get(&marker.event_id)
         {
             return Ok(CommitOutcome::AlreadyApplied {
-                same_payload: *hash == marker.payload_hash,
+                same_payload: seen.customer == marker.customer
+                    && seen.payload_hash == marker.payload_hash,
             });
         }
-        let current = inner
-            .customers
-            .get(&customer)
-            .and_then(|c| c.state.as_ref())
-            .map_or(0, |s| s.version);
+        let current = c.state.as_ref().map_or(0, |s| s.version);
         if current != commit.expected_version || commit.state.version != current + 1 {
             return Err(StoreError::Conflict {
                 customer,
@@ -72,25 +117,29 @@ impl EmbeddedStore {
             });
         }
         if let Some(marker) = commit.marker {
-            inner
-                .markers
-                .insert((marker.event_id, marker.customer), marker.payload_hash);
+            markers.insert(
+                marker.event_id,
+                Marker {
+                    customer: marker.customer,
+                    payload_hash: marker.payload_hash,
+                },
+            );
         }
-        let entry = inner.customers.entry(customer).or_default();
-        entry.state = Some(commit.state);
-        entry.lines.extend(commit.lines);
-        entry.rewards.extend(commit.rewards);
+        drop(markers);
+        // Still under the customer's lock: nobody sees the marker's customer without its state.
+        c.state = Some(commit.state);
+        c.lines.extend(commit.lines);
+        c.rewards.extend(commit.rewards);
         Ok(CommitOutcome::Applied)
     }
 }
 
 impl StateStore for EmbeddedStore {
     async fn load(&self, customer: &CustomerId) -> Result<Option<CustomerState>, StoreError> {
-        Ok(self
-            .lock()?
-            .customers
-            .get(customer)
-            .and_then(|c| c.state.clone()))
+        match self.entry(customer)? {
+            Some(entry) => Ok(read(&entry)?.state.clone()),
+            None => Ok(None),
+        }
     }
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
@@ -104,13 +153,13 @@ impl HistoryStore for EmbeddedStore {
         customer: &CustomerId,
         page: PageRequest,
     ) -> Result<LedgerPage, StoreError> {
-        let inner = self.lock()?;
-        let Some(c) = inner.customers.get(customer) else {
+        let Some(entry) = self.entry(customer)? else {
             return Ok(LedgerPage {
                 lines: Vec::new(),
                 next: None,
             });
         };
+        let c = read(&entry)?;
         let end = match page.before {
             Some(before) => c.lines.partition_point(|l| l.seq < before),
             None => c.lines.len(),
@@ -122,16 +171,62 @@ impl HistoryStore for EmbeddedStore {
     }
 
     async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
-        Ok(self
-            .lock()?
-            .customers
-            .get(customer)
-            .map(|c| c.rewards.clone())
-            .unwrap_or_default())
+        match self.entry(customer)? {
+            Some(entry) => Ok(read(&entry)?.rewards.clone()),
+            None => Ok(Vec::new()),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use saguaro_store_contract::{customer, payment};
+
     saguaro_store_contract::contract_tests!(async || crate::EmbeddedStore::new());
+
+    fn first_commit(c: &CustomerId) -> Commit {
+        let mut state = CustomerState::new(c.clone());
+        state.version = 1;
+        let event = payment(c, 1, 1_000);
+        Commit {
+            marker: Some(saguaro_domain::ports::EventMarker::for_event(&event, c)),
+            expected_version: 0,
+            state,
+            lines: Vec::new(),
+            rewards: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn when_one_customer_is_locked_then_another_is_read_and_written_without_waiting() {
+        let store = EmbeddedStore::new();
+        let (busy, other) = (customer("busy"), customer("other"));
+        for c in [&busy, &other] {
+            assert_eq!(
+                store.commit(first_commit(c)).await.ok(),
+                Some(CommitOutcome::Applied)
+            );
+        }
+        // As if a long clone or commit of `busy` were in progress on another thread: with
+        // one store-wide lock, everything below would wait for it (here: deadlock).
+        let entry = store.entry(&busy).ok().flatten();
+        let held = entry.as_ref().map(|e| e.write());
+        assert!(matches!(held, Some(Ok(_))));
+
+        assert!(matches!(store.load(&other).await, Ok(Some(_))));
+        let page = PageRequest {
+            limit: 10,
+            before: None,
+        };
+        assert!(store.ledger(&other, page).await.is_ok());
+        assert!(store.rewards(&other).await.is_ok());
+        let newcomer = customer("newcomer");
+        assert_eq!(
+            store.commit(first_commit(&newcomer)).await.ok(),
+            Some(CommitOutcome::Applied)
+        );
+        drop(held);
+        assert!(matches!(store.load(&busy).await, Ok(Some(_))));
+    }
 }

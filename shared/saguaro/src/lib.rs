@@ -1,7 +1,8 @@
 //! The local runner: Saguaro's routes on a laptop. The same application code as the Lambda
 //! functions, the very same axum routers ([`saguaro_app::router`]) merged into one and served
-//! by hyper; only the adapters differ (the store is in memory unless another is given to
-//! [`Runner::with_store`], and accepted events are applied at once instead of being queued).
+//! by hyper; only the adapters differ (the store is a local one, [`LocalStore`]: SQLite in a
+//! data directory for `saguaro serve`, or in memory; any store can be given to
+//! [`Runner::with_store`]; and accepted events are applied at once instead of being queued).
 //!
 //! The webhook routes (`POST /webhooks/stripe`, `POST /webhooks/chargebee`) are served when
 //! their secrets are given ([`WebhookSecrets`], read from the environment by `main.rs`);
@@ -22,6 +23,9 @@ use saguaro_providers::chargebee::BasicAuth;
 use saguaro_providers::stripe::Verifier;
 use saguaro_stripe_api::StripeApi;
 use tokio::net::TcpListener;
+
+mod store;
+pub use store::LocalStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use saguaro::{Runner, WebhookSecrets};
+use std::sync::Arc;
+
+use saguaro::{LocalStore, Runner, WebhookSecrets};
 use saguaro_app::config::{
     CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, ConfigError, Env, STRIPE_API_KEY,
     STRIPE_WEBHOOK_SECRET, load_program, unless_missing,
@@ -81,7 +83,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTP routes with the embedded store.
+    /// Serve the HTTP routes, keeping the data in a directory (or in memory).
     Serve {
         /// The program file.
         #[arg(long, default_value = "infra/program.example.toml")]
@@ -89,6 +91,13 @@ enum Command {
         /// Address to listen on (port 0 picks a free one).
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: SocketAddr,
+        /// Data directory: balances, ledger, rewards and "already applied" markers persist
+        /// in DIR/saguaro.sqlite3 across restarts and crashes (created if missing).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+        /// Keep everything in memory instead: a restart starts afresh.
+        #[arg(long, conflicts_with = "data")]
+        memory: bool,
     },
     /// Validate a program file without running anything.
     Check { file: PathBuf },
@@ -116,7 +125,12 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Serve { program, addr } => {
+        Command::Serve {
+            program,
+            addr,
+            data,
+            memory,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -149,6 +163,21 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
+            // Opened before serving: a data directory that cannot be used stops the start.
+            let store = if memory {
+                LocalStore::memory()
+            } else {
+                match LocalStore::open_dir(&data) {
+                    Ok(store) => store,
+                    Err(e) => {
+                        match std::error::Error::source(&e) {
+                            Some(cause) => eprintln!("error: {e}: {cause}"),
+                            None => eprintln!("error: {e}"),
+                        }
+                        return ExitCode::FAILURE;
+                    }
+                }
+            };
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(r) => r,
                 Err(e) => {
@@ -167,8 +196,9 @@ fn main() -> ExitCode {
                     "saguaro listening on http://{local} (program \"{}\", version {})",
                     program.name, program.version
                 );
+                println!("data: {}", store.describe());
                 serve_env.warn_unconfigured();
-                Runner::with_webhooks_and_stripe_api(program, serve_env.secrets, stripe_api)
+                Runner::with_store(Arc::new(store), program, serve_env.secrets, stripe_api)
                     .serve(listener)
                     .await
             });

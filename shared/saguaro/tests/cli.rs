@@ -75,8 +75,9 @@ fn when_program_is_invalid_then_check_and_serve_exit_non_zero_naming_key_and_lin
 
 #[test]
 fn when_serve_starts_then_it_listens_and_answers() {
+    // In memory: the test must not leave a data directory in the repository.
     let mut child = saguaro()
-        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--memory"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -4,7 +4,14 @@
 
 use super::{Result, Run};
 use crate::event::{Event, Trigger};
+use crate::ids::{CustomerId, EventId};
 use crate::program::Beneficiary;
+
+/// The id of the referrer's side of `referred`'s referral conversion: deterministic, and
+/// unique because a customer's referral converts once.
+fn referral_follow_up_id(referred: &CustomerId) -> String {
+    format!("referral:{}:{}", referred.provider, referred.id)
+}
 
 impl Run<'_> {
     /// Keeps the first referrer an event names (never the customer themself).
@@ -25,7 +32,7 @@ impl Run<'_> {
         let paid = event.amount.is_some_and(|a| a.minor > 0);
         if paid && !self.state.referral_converted && self.state.referrer.is_some() {
             let mut conversion = Event::new(
-                format!("referral:{}:{}", event.customer.provider, event.customer.id),
+                referral_follow_up_id(&event.customer),
                 event.customer.clone(),
                 Trigger::ReferralConverted,
                 event.occurred_at,
@@ -51,7 +58,11 @@ impl Run<'_> {
             .as_ref()
             .is_some_and(|r| *r != self.state.customer)
         {
-            self.follow_ups.push(conversion);
+            // The referrer's side is an event of its own: one event id is one event, so it
+            // must not share the id of an explicit `referral.converted` for this customer.
+            let mut follow_up = conversion;
+            follow_up.id = EventId::new(referral_follow_up_id(&self.state.customer));
+            self.follow_ups.push(follow_up);
         }
         Ok(())
     }

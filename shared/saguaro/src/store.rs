@@ -1,0 +1,79 @@
+//! The store `saguaro serve` runs on: persistent in a data directory (SQLite, the default)
+//! or in memory (`--memory`). One type for both, so the runner's routes are built once.
+
+use std::path::Path;
+
+use saguaro_domain::ids::CustomerId;
+use saguaro_domain::ledger::RewardOutbox;
+use saguaro_domain::ports::{
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+};
+use saguaro_domain::state::CustomerState;
+use saguaro_embedded::EmbeddedStore;
+use saguaro_sqlite::SqliteStore;
+
+#[derive(Debug)]
+pub enum LocalStore {
+    /// Everything in process memory: a restart starts afresh.
+    Memory(EmbeddedStore),
+    /// `saguaro.sqlite3` in a data directory: survives restarts and crashes.
+    Sqlite(SqliteStore),
+}
+
+impl LocalStore {
+    pub fn memory() -> Self {
+        Self::Memory(EmbeddedStore::new())
+    }
+
+    /// Opens (creating if needed) the persistent store in data directory `dir`.
+    pub fn open_dir(dir: &Path) -> Result<Self, saguaro_sqlite::Error> {
+        SqliteStore::open_dir(dir).map(Self::Sqlite)
+    }
+
+    /// Where the data is, for the start-up message.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Memory(_) => "in memory (--memory): a restart starts afresh".to_owned(),
+            Self::Sqlite(s) => {
+                let path = std::fs::canonicalize(s.path()).unwrap_or_else(|_| s.path().into());
+                path.display().to_string()
+            }
+        }
+    }
+}
+
+impl StateStore for LocalStore {
+    async fn load(&self, customer: &CustomerId) -> Result<Option<CustomerState>, StoreError> {
+        match self {
+            Self::Memory(s) => s.load(customer).await,
+            Self::Sqlite(s) => s.load(customer).await,
+        }
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        match self {
+            Self::Memory(s) => s.commit(commit).await,
+            Self::Sqlite(s) => s.commit(commit).await,
+        }
+    }
+}
+
+impl HistoryStore for LocalStore {
+    async fn ledger(
+        &self,
+        customer: &CustomerId,
+        page: PageRequest,
+    ) -> Result<LedgerPage, StoreError> {
+        match self {
+            Self::Memory(s) => s.ledger(customer, page).await,
+            Self::Sqlite(s) => s.ledger(customer, page).await,
+        }
+    }
+
+    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
+        match self {
+            Self::Memory(s) => s.rewards(customer).await,
+            Self::Sqlite(s) => s.rewards(customer).await,
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! Domain values to and from rows: the only place that knows how a customer's state, a
+//! ledger line, a reward or a marker is laid out in the tables (see the crate docs).
+//!
+//! The columns a person reads (`balance`, `points`, `rule`, `status`...) are plain
+//! columns; the domain value itself is one JSON document (`state`, `doc`), which is what is
+//! read back, so the layout stays stable while domain types grow fields.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use saguaro_domain::ids::CustomerId;
+use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
+use saguaro_domain::ports::{Commit, CommitOutcome, EventMarker, LedgerPage, PageRequest};
+use saguaro_domain::state::CustomerState;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+fn int(what: &'static str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::OutOfRange { what, value })
+}
+
+fn json<T: Serialize>(what: &'static str, value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|source| Error::Serialise { what, source })
+}
+
+/// A unit enum's serde name (`earn`, `billing_credit`), for the readable columns.
+fn name<T: Serialize>(what: &'static str, value: &T) -> Result<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => Ok(s),
+        Ok(_) => Ok(String::new()),
+        Err(source) => Err(Error::Serialise { what, source }),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    customer: &CustomerId,
+    doc: &str,
+) -> Result<T> {
+    serde_json::from_str(doc).map_err(|source| Error::Json {
+        what,
+        customer: customer.to_string(),
+        source,
+    })
+}
+
+/// The customer's state, or `None` if nothing was ever committed for them.
+pub fn load(conn: &Connection, customer: &CustomerId) -> Result<Option<CustomerState>> {
+    let row: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT version, state FROM customers WHERE provider = ?1 AND customer = ?2",
+        )?
+        .query_row(params![customer.provider.as_str(), customer.id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    let Some((version, doc)) = row else {
+        return Ok(None);
+    };
+    let mut state: CustomerState = parse("state", customer, &doc)?;
+    let invalid = |what| Error::Invalid {
+        what,
+        customer: customer.to_string(),
+    };
+    // The column is the truth the version check compares; the document must agree on whose
+    // state it is.
+    state.version = u64::try_from(version).map_err(|_| invalid("version"))?;
+    if state.customer != *customer {
+        return Err(invalid("state"));
+    }
+    Ok(Some(state))
+}
+
+/// A page of the ledger, newest first.
+pub fn ledger_page(
+    conn: &Connection,
+    customer: &CustomerId,
+    page: PageRequest,
+) -> Result<LedgerPage> {
+    let empty = LedgerPage {
+        lines: Vec::new(),
+        next: None,
+    };
+    if page.limit == 0 || page.before == Some(0) {
+        return Ok(empty);
+    }
+    // Sequence numbers past i64::MAX cannot be stored, so such a bound means "all".
+    let before = page
+        .before
+        .map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
+    // One more than asked: tells whether another page exists.
+    let want = i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT doc FROM ledger WHERE provider = ?1 AND customer = ?2 AND seq < ?3 \
+         ORDER BY seq DESC LIMIT ?4",
+    )?;
+    let docs = stmt.query_map(
+        params![customer.provider.as_str(), customer.id, before, want],
+        |r| r.get::<_, String>(0),
+    )?;
+    let mut lines = Vec::new();
+    for doc in docs {
+        lines.push(parse::<LedgerLine>("ledger line", customer, &doc?)?);
+    }
+    let next = if lines.len() > page.limit {
+        lines.truncate(page.limit);
+        lines.last().map(|l| l.seq)
+    } else {
+        None
+    };
+    Ok(LedgerPage { lines, next })
+}
+
+/// The customer's reward rows, in the order they were committed.
+pub fn rewards(conn: &Connection, customer: &CustomerId) -> Result<Vec<RewardOutbox>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT doc FROM rewards WHERE provider = ?1 AND customer = ?2 \
+         ORDER BY commit_version, commit_index",
+    )?;
+    let docs = stmt.query_map(params![customer.provider.as_str(), customer.id], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut out = Vec::new();
+    for doc in docs {
+        out.push(parse("reward", customer, &doc?)?);
+    }
+    Ok(out)
+}
+
+/// Applies one commit on `conn`, inside the caller's transaction (a savepoint of the
+/// writer's batch): checks the marker, then the version, then writes everything. Anything
+/// but `Ok(Applied)` has written nothing the caller should keep.
+pub fn apply_commit(conn: &Connection, commit: &Commit, now: &str) -> Result<CommitOutcome> {
+    let customer = &commit.state.customer;
+    if let Some(marker) = &commit.marker
+        && let Some(same_payload) = stored_marker(conn, marker)?
+    {
+        return Ok(CommitOutcome::AlreadyApplied { same_payload });
+    }
+    let current: Option<i64> = conn
+        .prepare_cached("SELECT version FROM customers WHERE provider = ?1 AND customer = ?2")?
+        .query_row(params![customer.provider.as_str(), customer.id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let current = current.unwrap_or(0);
+    let expected = int("version", commit.expected_version)?;
+    let next = int("version", commit.state.version)?;
+    if current != expected || next != current.saturating_add(1) {
+        return Err(Error::Conflict {
+            customer: customer.clone(),
+            expected: commit.expected_version,
+        });
+    }
+    if let Some(marker) = &commit.marker {
+        conn.prepare_cached(
+            "INSERT INTO markers (event_id, provider, customer, payload_hash, applied_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            marker.event_id.as_str(),
+            marker.customer.provider.as_str(),
+            marker.customer.id,
+            marker.payload_hash,
+            now
+        ])?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO customers (provider, customer, version, balance, tier, updated_at, state) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+         ON CONFLICT (provider, customer) DO UPDATE SET version = excluded.version, \
+         balance = excluded.balance, tier = excluded.tier, updated_at = excluded.updated_at, \
+         state = excluded.state",
+    )?
+    .execute(params![
+        customer.provider.as_str(),
+        customer.id,
+        next,
+        commit.state.balance,
+        commit.state.tier,
+        now,
+        json("customer state", &commit.state)?
+    ])?;
+    for line in &commit.lines {
+        insert_line(conn, line)?;
+    }
+    for (index, reward) in commit.rewards.iter().enumerate() {
+        insert_reward(conn, reward, next, index)?;
+    }
+    Ok(CommitOutcome::Applied)
+}
+
+/// Whether `marker`'s event id is known, and if so whether for the same event: one event
+/// id is one event, so another customer or another payload is a reused id.
+fn stored_marker(conn: &Connection, marker: &EventMarker) -> Result<Option<bool>> {
+    let row: Option<(String, String, String)> = conn
+        .prepare_cached("SELECT provider, customer, payload_hash FROM markers WHERE event_id = ?1")?
+        .query_row(params![marker.event_id.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    Ok(row.map(|(provider, customer, hash)| {
+        provider == marker.customer.provider.as_str()
+            && customer == marker.customer.id
+            && hash == marker.payload_hash
+    }))
+}
+
+fn insert_line(conn: &Connection, line: &LedgerLine) -> Result<()> {
+    let refers_to = line.refers_to.map(|r| int("line", r)).transpose()?;
+    conn.prepare_cached(
+        "INSERT INTO ledger (provider, customer, seq, kind, points, balance_after, rule, \
+         event_id, occurred_at, refers_to, program_version, doc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        line.customer.provider.as_str(),
+        line.customer.id,
+        int("line", line.seq)?,
+        name("line kind", &line.kind)?,
+        line.points,
+        line.balance_after,
+        line.rule,
+        line.event_id.as_str(),
+        line.occurred_at.to_string(),
+        refers_to,
+        line.program_version.0,
+        json("ledger line", line)?
+    ])?;
+    Ok(())
+}
+
+/// A reward row. `(commit_version, commit_index)` restore commit order, which the id in the
+/// key does not keep. A row of the same id is replaced, as DynamoDB's put does.
+fn insert_reward(
+    conn: &Connection,
+    reward: &RewardOutbox,
+    version: i64,
+    index: usize,
+) -> Result<()> {
+    let status = match reward.delivery {
+        Delivery::Pending => "pending",
+        Delivery::Delivered { .. } => "delivered",
+        Delivery::Failed { .. } => "failed",
+    };
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO rewards (provider, customer, reward_id, reward, kind, points, \
+         status, event_id, created_at, commit_version, commit_index, doc) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        reward.customer.provider.as_str(),
+        reward.customer.id,
+        reward.id,
+        reward.reward,
+        name("reward kind", &reward.kind)?,
+        reward.points,
+        status,
+        reward.event_id.as_str(),
+        reward.created_at.to_string(),
+        version,
+        int("reward index", u64::try_from(index).unwrap_or(u64::MAX))?,
+        json("reward", reward)?
+    ])?;
+    Ok(())
+}

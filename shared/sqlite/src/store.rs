@@ -1,0 +1,157 @@
+//! [`SqliteStore`]: the state and history ports on one SQLite file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use rusqlite::Connection;
+use saguaro_domain::ids::CustomerId;
+use saguaro_domain::ledger::RewardOutbox;
+use saguaro_domain::ports::{
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+};
+use saguaro_domain::state::CustomerState;
+
+use crate::error::{Error, Result};
+use crate::writer::Writer;
+use crate::{rows, schema};
+
+/// The file's name inside a data directory.
+pub const FILE_NAME: &str = "saguaro.sqlite3";
+
+/// Idle reader connections kept for reuse; more are opened while more reads run at once.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The Saguaro store on a SQLite file. Build it once per process and share it (`Arc`);
+/// other processes may open the same file at the same time.
+#[derive(Debug)]
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+/// Read connections, each used by one read at a time. In WAL mode a reader sees the last
+/// committed transaction and never waits for the writer, nor for another reader.
+#[derive(Debug)]
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Readers {
+    fn with<T>(&self, read: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // The pool is only a list of connections: a panic elsewhere leaves it usable.
+        let pooled = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        let conn = match pooled {
+            Some(conn) => conn,
+            None => open_reader(&self.path)?,
+        };
+        let out = read(&conn);
+        // A connection whose read failed is dropped rather than reused.
+        if out.is_ok() {
+            let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+            if idle.len() < MAX_IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        out
+    }
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(|source| Error::Open {
+        path: shown(path),
+        source,
+    })?;
+    schema::configure(&conn)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = open_connection(path)?;
+    // Reads only: a bug can never write through a reader.
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens the store in data directory `dir` (created if missing), in the file
+    /// [`FILE_NAME`].
+    pub fn open_dir(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+            path: shown(dir),
+            source,
+        })?;
+        Self::open(&dir.join(FILE_NAME))
+    }
+
+    /// Opens (or creates) the store in file `path`: WAL mode, schema brought to
+    /// [`crate::SCHEMA_VERSION`]. Blocking: call it before serving, or off the executor.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = open_connection(path)?;
+        schema::enable_wal(&conn, &shown(path))?;
+        schema::migrate(&mut conn, &shown(path))?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Writer::start(conn)?,
+            readers: Arc::new(Readers {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The SQLite file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `read` on a reader connection, off the async executor.
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let readers = self.readers.clone();
+        let out = tokio::task::spawn_blocking(move || readers.with(read))
+            .await
+            .map_err(Error::Task)?;
+        Ok(out?)
+    }
+}
+
+impl StateStore for SqliteStore {
+    async fn load(&self, customer: &CustomerId) -> Result<Option<CustomerState>, StoreError> {
+        let customer = customer.clone();
+        self.read(move |conn| rows::load(conn, &customer)).await
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        self.writer.commit(commit).await
+    }
+}
+
+impl HistoryStore for SqliteStore {
+    async fn ledger(
+        &self,
+        customer: &CustomerId,
+        page: PageRequest,
+    ) -> Result<LedgerPage, StoreError> {
+        let customer = customer.clone();
+        self.read(move |conn| rows::ledger_page(conn, &customer, page))
+            .await
+    }
+
+    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
+        let customer = customer.clone();
+        self.read(move |conn| rows::rewards(conn, &customer)).await
+    }
+}
