@@ -9,7 +9,7 @@
 //! - An undecodable body (or one of an unknown format version), an event the engine rejects
 //!   and a write the store refuses are permanent: reported failed at once, without retrying
 //!   here; SQS redelivers them until `maxReceiveCount`, then moves them to the DLQ
-//!   (DESIGN §5.4).
+//!   (docs/design.md §5.4).
 //! - A retryable error is retried here with bounded exponential backoff, then reported
 //!   failed.
 //! - FIFO: after a failure in a message group, every later message of that group in the batch

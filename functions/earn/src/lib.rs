@@ -1,5 +1,5 @@
 //! The earn Lambda: applies events from the SQS FIFO earn queue (`MessageGroupId` = customer)
-//! to the store, exactly once (DESIGN §1, §5.1). `main.rs` only wires; [`config`] reads the
+//! to the store, exactly once (docs/design.md §1, §5.1). `main.rs` only wires; [`config`] reads the
 //! environment; [`handler`] turns a batch into partial batch failures; [`metrics`] writes
 //! one CloudWatch embedded-metric line per batch.
 

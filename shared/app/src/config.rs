@@ -20,7 +20,7 @@ use saguaro_providers::stripe::Verifier;
 
 use crate::webhooks::stripe_verifier;
 
-/// The program file (DESIGN §4), bundled with the functions.
+/// The program file (docs/design.md §4), bundled with the functions.
 pub const SAGUARO_PROGRAM_FILE: &str = "SAGUARO_PROGRAM_FILE";
 /// Where the program file is when `SAGUARO_PROGRAM_FILE` is unset (bundled with the code).
 pub const DEFAULT_PROGRAM_FILE: &str = "program.toml";

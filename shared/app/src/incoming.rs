@@ -1,4 +1,4 @@
-//! `POST /events`: one event in Saguaro's own format (DESIGN §8). This is the door for the
+//! `POST /events`: one event in Saguaro's own format (docs/design.md §8). This is the door for the
 //! merchant's application and for billing systems Saguaro has no adapter for. Strict: unknown
 //! fields are rejected.
 

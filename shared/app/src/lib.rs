@@ -6,7 +6,7 @@
 //!   once at start-up by the functions and the local runner alike;
 //! - [`earn`]: applying events through the store port ([`Earner`]);
 //! - [`incoming`]: the `POST /events` format;
-//! - [`router`]: the HTTP routes (DESIGN §8) as axum routers, one per concern, served by
+//! - [`router`]: the HTTP routes (docs/design.md §8) as axum routers, one per concern, served by
 //!   `saguaro serve` and handed to `lambda_http::run` by the webhook functions;
 //! - [`http`]: what the routes share (error answers, the body extractor) and the handlers of
 //!   `POST /events` and the customer reads;

@@ -1,4 +1,4 @@
-//! Every HTTP route of DESIGN §8, as axum [`Router`]s: one per concern, each constructible
+//! Every HTTP route of docs/design.md §8, as axum [`Router`]s: one per concern, each constructible
 //! alone so that a Lambda function serves only its own, and merged by the local runner.
 //!
 //! | router | routes |

@@ -1,4 +1,4 @@
-//! The contract every implementation of Saguaro's store port passes (DESIGN §5.1, §6): the
+//! The contract every implementation of Saguaro's store port passes (docs/design.md §5.1, §6): the
 //! embedded store, the SQLite store and the DynamoDB store run this same suite.
 //!
 //! Use it with one line in the implementation's tests:

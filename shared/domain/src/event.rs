@@ -1,4 +1,4 @@
-//! The normalised event (DESIGN §3): the one type everything downstream of a webhook sees.
+//! The normalised event (docs/design.md §3): the one type everything downstream of a webhook sees.
 
 use std::fmt;
 use std::str::FromStr;

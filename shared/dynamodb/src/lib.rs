@@ -1,5 +1,5 @@
 //! Saguaro's store on DynamoDB: [`DynamoStore`] implements the domain's `StateStore` and
-//! `HistoryStore` ports on one on-demand table (DESIGN §6).
+//! `HistoryStore` ports on one on-demand table (docs/design.md §6).
 //!
 //! - [`keys`]: the table layout, every key builder and attribute name.
 //! - [`create_table`]: the table definition as code (tests, local runs), mirrored by the SAM

@@ -1,7 +1,7 @@
 //! Golden samples of what the table holds: a customer item's `doc` written by an earlier
 //! build must still read back. Its `pending` list keeps a referral follow-up (a whole
 //! `Event`) until it is delivered to the referrer, so renaming or retyping an `Event` or
-//! `CustomerState` field would otherwise strand follow-ups already stored (DESIGN §5.1).
+//! `CustomerState` field would otherwise strand follow-ups already stored (docs/design.md §5.1).
 //! The sample was produced once by that build's `customer_item` (state with lots,
 //! payments and subscriptions moved to their own items) and is kept verbatim; do not
 //! regenerate it, add a new one next to it.

@@ -1,4 +1,4 @@
-//! Provider adapters for inbound webhooks (DESIGN §5.5, §7): verify a Stripe or Chargebee
+//! Provider adapters for inbound webhooks (docs/design.md §5.5, §7): verify a Stripe or Chargebee
 //! request on its raw bytes, then normalise the body into the one [`saguaro_domain::Event`]
 //! everything downstream sees.
 //!

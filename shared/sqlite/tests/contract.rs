@@ -1,4 +1,4 @@
-//! The shared store contract (DESIGN §6), run against the SQLite store, each case on a new
+//! The shared store contract (docs/design.md §6), run against the SQLite store, each case on a new
 //! file in its own temporary directory.
 
 mod common;

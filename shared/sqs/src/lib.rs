@@ -1,4 +1,4 @@
-//! The earn queue (DESIGN §1): an SQS FIFO queue fed by the webhook functions. [`SqsQueue`]
+//! The earn queue (docs/design.md §1): an SQS FIFO queue fed by the webhook functions. [`SqsQueue`]
 //! is the [`EventSink`] they submit to: one message per event, its body in the versioned
 //! format of [`message`] (which the earn function decodes), `MessageGroupId` = the customer (so one customer's events are applied one at a time, in
 //! order) and `MessageDeduplicationId` = the provider's event id (so a provider's quick

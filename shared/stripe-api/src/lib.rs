@@ -1,4 +1,4 @@
-//! Saguaro's outbound Stripe API calls, made with `async-stripe` (DESIGN §7: "async-stripe
+//! Saguaro's outbound Stripe API calls, made with `async-stripe` (docs/design.md §7: "async-stripe
 //! stays the client for outbound API calls").
 //!
 //! [`StripeApi`] is the adapter of the [`StripeLookup`] port of the Stripe webhook: it finds

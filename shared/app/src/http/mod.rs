@@ -1,4 +1,4 @@
-//! What every HTTP route shares (DESIGN §8): the error answers, each status and code defined
+//! What every HTTP route shares (docs/design.md §8): the error answers, each status and code defined
 //! once ([`ErrorCode`]); request bodies read as their exact bytes under the 1 MiB limit
 //! ([`JsonBody`]); and the handlers of the routes that are not webhooks, `POST /events`
 //! (`events`) and the three customer reads (`customers`). Which path and method reach

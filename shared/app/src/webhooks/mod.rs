@@ -1,4 +1,4 @@
-//! The two webhook handlers of DESIGN §8, behind `POST /webhooks/stripe` ([`StripeWebhook`])
+//! The two webhook handlers of docs/design.md §8, behind `POST /webhooks/stripe` ([`StripeWebhook`])
 //! and `POST /webhooks/chargebee` ([`ChargebeeWebhook`]), shared by the Lambda functions and
 //! the local runner; [`crate::router`] puts them on their paths.
 //!
@@ -7,7 +7,7 @@
 //! anything is parsed (401; the reason is logged, never the secret); normalisation (400 for
 //! a body that is not an event, 200 and nothing submitted for a type Saguaro does not use,
 //! 500 for a relevant event that cannot be normalised so that the provider retries); then the
-//! sink (200 `{"received":true}` only once the event is accepted: DESIGN §5.4, "a webhook is
+//! sink (200 `{"received":true}` only once the event is accepted: docs/design.md §5.4, "a webhook is
 //! acknowledged only after the event is on the queue").
 //!
 //! Stripe refunds need one more step on "basil" and later API versions (2025-03-31+): a

@@ -18,7 +18,7 @@
 //! - [`referral`]: a referred customer's conversion and the referrer's follow-up;
 //! - [`subscriptions`]: subscription snapshots, and what `subscription.changed` means.
 //!
-//! Arithmetic (DESIGN §4): a rule's points are
+//! Arithmetic (docs/design.md §4): a rule's points are
 //! `floor((fixed + amount_minor / N) × tier multiplier × Π promotion multipliers) + Σ bonuses`,
 //! computed exactly as one fraction of 128-bit integers and floored once.
 

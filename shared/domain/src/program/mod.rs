@@ -1,4 +1,4 @@
-//! The program file (DESIGN §4): the merchant's earning rules, tiers, promotions, rewards and
+//! The program file (docs/design.md §4): the merchant's earning rules, tiers, promotions, rewards and
 //! expiry, in one TOML file. Parsing is strict: unknown keys are errors, and every error names
 //! the key and the line.
 //!

@@ -1,4 +1,4 @@
-//! Reading the TOML: raw shapes with exactly the keys of DESIGN §4, each value spanned so that
+//! Reading the TOML: raw shapes with exactly the keys of docs/design.md §4, each value spanned so that
 //! validation can name its line, and the error type every failure becomes.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! HTTP Basic credentials on Chargebee webhooks (DESIGN §5.5). Chargebee has no signature
+//! HTTP Basic credentials on Chargebee webhooks (docs/design.md §5.5). Chargebee has no signature
 //! scheme; the merchant sets a username and password on the webhook, and we compare them in
 //! constant time and answer 401 otherwise.
 

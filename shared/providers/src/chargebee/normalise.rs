@@ -1,4 +1,4 @@
-//! Normalisation of a Chargebee event body into an [`Event`] (DESIGN §3, §7).
+//! Normalisation of a Chargebee event body into an [`Event`] (docs/design.md §3, §7).
 //!
 //! The body is the event itself: `id`, `occurred_at` (unix seconds), `event_type`,
 //! `content{subscription, customer, transaction, invoice, ...}`. Both Product Catalog 1.0

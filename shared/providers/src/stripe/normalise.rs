@@ -1,4 +1,4 @@
-//! Normalisation of a verified Stripe event body into an [`Event`] (DESIGN §3, §7).
+//! Normalisation of a verified Stripe event body into an [`Event`] (docs/design.md §3, §7).
 //!
 //! Events arrive in the endpoint's API version, which can be years old, so this reads only
 //! the fields it needs from a `serde_json::Value` and accepts both the pre-2025 layouts and

@@ -1,4 +1,4 @@
-//! Verification of Stripe's `Stripe-Signature` header (DESIGN §5.5, §7), on the raw body
+//! Verification of Stripe's `Stripe-Signature` header (docs/design.md §5.5, §7), on the raw body
 //! bytes, before anything is parsed.
 //!
 //! `Stripe-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>...][,v0=<hex>]`. Each `v1` is the
