@@ -88,6 +88,8 @@ impl Serve {
         out.read_line(&mut listening).unwrap();
         let mut data_line = String::new();
         out.read_line(&mut data_line).unwrap();
+        // Keep reading: a closed pipe would make the server's next line (or log) fail.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
         let addr = listening
             .split("http://")
             .nth(1)
