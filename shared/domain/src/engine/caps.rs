@@ -4,7 +4,7 @@
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 
-use super::{Result, Run};
+use super::{Result, Run, checked};
 use crate::program::{CapPeriod, EarnRule};
 use crate::state::CapCounter;
 
@@ -53,8 +53,9 @@ impl Run<'_> {
                 &mut self.state.caps[last]
             }
         };
-        let given = points.min((cap.points - counter.used).max(0));
-        counter.used += given;
+        let left = checked(cap.points.checked_sub(counter.used))?.max(0);
+        let given = points.min(left);
+        counter.used = checked(counter.used.checked_add(given))?;
         Ok(given)
     }
 

@@ -4,7 +4,7 @@
 
 use jiff::Span;
 
-use super::{EngineError, Result, Run};
+use super::{EngineError, Result, Run, checked};
 use crate::ledger::{LineKind, LineSeq};
 use crate::state::Lot;
 
@@ -34,7 +34,7 @@ impl Run<'_> {
     }
 
     /// Takes points from lots soonest-expiring first; what the lots cannot cover is a deficit.
-    pub(super) fn consume(&mut self, mut points: i64) {
+    pub(super) fn consume(&mut self, mut points: i64) -> Result<()> {
         self.state
             .lots
             .sort_by_key(|l| (l.expires_on.is_none(), l.expires_on, l.line));
@@ -47,7 +47,8 @@ impl Run<'_> {
             points -= take;
         }
         self.state.lots.retain(|l| l.remaining > 0);
-        self.state.deficit += points;
+        self.state.deficit = checked(self.state.deficit.checked_add(points))?;
+        Ok(())
     }
 
     /// `points.expired` (from the scheduler): every lot whose last day is before the event's
@@ -65,7 +66,7 @@ impl Run<'_> {
                 "expiry".to_owned(),
                 Some(lot.line),
                 None,
-            );
+            )?;
         }
         Ok(())
     }
@@ -85,17 +86,18 @@ impl Run<'_> {
                 "adjustment".to_owned(),
                 None,
                 None,
-            );
+            )?;
             self.add_lot(seq, points)?;
         } else if points < 0 {
+            let taken = checked(points.checked_neg())?;
             self.push_line(
                 LineKind::Adjustment,
                 points,
                 "adjustment".to_owned(),
                 None,
                 None,
-            );
-            self.consume(-points);
+            )?;
+            self.consume(taken)?;
         }
         Ok(())
     }

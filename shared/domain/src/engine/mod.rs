@@ -33,6 +33,7 @@ pub mod subscriptions;
 pub mod tiers;
 
 use jiff::Zoned;
+use rust_decimal::Decimal;
 
 use crate::event::{Event, Trigger};
 use crate::ids::{CustomerId, EventId};
@@ -71,6 +72,13 @@ impl From<jiff::Error> for EngineError {
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
+/// The value of a checked operation, or [`EngineError::Overflow`]. Every sum and product of
+/// points and amounts in the engine goes through this: a result past `i64` refuses the event
+/// (nothing is applied) instead of wrapping the balance.
+fn checked<T>(value: Option<T>) -> Result<T> {
+    value.ok_or(EngineError::Overflow)
+}
+
 /// Everything one event changes for one customer; committed atomically by a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -103,10 +111,18 @@ pub fn apply_owned(program: &Program, state: CustomerState, event: &Event) -> Re
         });
     };
     let local = event.occurred_at.to_zoned(program.timezone.clone());
+    // Every rule of the event, the referred customer's referral rules included, multiplies by
+    // the tier the customer was in before the event: the event's own points count towards
+    // the next tier only.
+    let qualifying = tiers::qualifying_at(program, &state, local.date())?;
+    let tier_multiplier = program
+        .tier_for(qualifying)
+        .map_or(Decimal::ONE, |t| t.multiplier);
     let mut run = Run {
         program,
         event,
         local,
+        tier_multiplier,
         state,
         lines: Vec::new(),
         rewards: Vec::new(),
@@ -124,6 +140,8 @@ struct Run<'a> {
     /// The event's `occurred_at` in the program timezone: days, months and caps are counted
     /// there.
     local: Zoned,
+    /// The multiplier of the tier before the event.
+    tier_multiplier: Decimal,
     state: CustomerState,
     lines: Vec<LedgerLine>,
     rewards: Vec<RewardOutbox>,
@@ -173,7 +191,8 @@ impl Run<'_> {
 
     /// Appends a ledger line and moves the balance by `points`; returns the line's number.
     /// `event_id` names the event the line is for when it is not the one being applied (a
-    /// referral conversion made from a payment).
+    /// referral conversion made from a payment). A balance past `i64` is an
+    /// [`EngineError::Overflow`]: the event is refused rather than wrapped.
     fn push_line(
         &mut self,
         kind: LineKind,
@@ -181,10 +200,10 @@ impl Run<'_> {
         rule: String,
         refers_to: Option<LineSeq>,
         event_id: Option<&EventId>,
-    ) -> LineSeq {
+    ) -> Result<LineSeq> {
         let seq = self.state.next_seq;
-        self.state.next_seq += 1;
-        self.state.balance += points;
+        self.state.next_seq = checked(seq.checked_add(1))?;
+        self.state.balance = checked(self.state.balance.checked_add(points))?;
         self.lines.push(LedgerLine {
             seq,
             customer: self.state.customer.clone(),
@@ -197,14 +216,14 @@ impl Run<'_> {
             occurred_at: self.event.occurred_at,
             refers_to,
         });
-        seq
+        Ok(seq)
     }
 
     /// After the event's own changes: the new tier (and its rewards), redemptions, pruning of
     /// old counters, and the follow-ups kept in the state until applied.
     fn finish(mut self) -> Result<Outcome> {
-        self.recompute_tier();
-        self.redeem();
+        self.recompute_tier()?;
+        self.redeem()?;
         self.prune_caps();
         self.prune_qualifying_months();
         self.state.pending.extend(self.follow_ups.iter().cloned());

@@ -2,7 +2,7 @@
 //! A)` minus what earlier refunds reversed. A refund seen before its payment waits in the
 //! payment's record until the payment arrives.
 
-use super::{EngineError, Result, Run};
+use super::{EngineError, Result, Run, checked};
 use crate::ledger::LineKind;
 
 impl Run<'_> {
@@ -40,7 +40,8 @@ impl Run<'_> {
             });
         }
         // A running total (Stripe's `amount_refunded`) replaces what is known, so re-ordered
-        // events cannot double count; otherwise the refund's own amount adds to it.
+        // events cannot double count; otherwise the refund's own amount adds to it. Saturating
+        // is exact here: what is reversed is bounded by the payment's amount anyway.
         record.refunded = if event.refunded_total.is_some() {
             record.refunded.max(refund.minor)
         } else {
@@ -60,9 +61,10 @@ impl Run<'_> {
         let refunded = i128::from(record.refunded.min(paid.minor));
         let mut reversals = Vec::new();
         for line in &record.earned {
+            // Both factors are below 2⁶³: the product fits an i128.
             let target = i128::from(line.points) * refunded / i128::from(paid.minor);
             let target = i64::try_from(target).map_err(|_| EngineError::Overflow)?;
-            let delta = target - line.reversed;
+            let delta = checked(target.checked_sub(line.reversed))?;
             if delta > 0 {
                 reversals.push((line.line, delta, line.month));
             }
@@ -74,13 +76,13 @@ impl Run<'_> {
                 "refund".to_owned(),
                 Some(line),
                 None,
-            );
-            self.consume(delta);
-            self.qualify(-delta, month);
+            )?;
+            self.consume(delta)?;
+            self.qualify(-delta, month)?;
             if let Some(record) = self.state.payments.get_mut(key)
                 && let Some(earned) = record.earned.iter_mut().find(|l| l.line == line)
             {
-                earned.reversed += delta;
+                earned.reversed = checked(earned.reversed.checked_add(delta))?;
             }
         }
         Ok(())

@@ -1,14 +1,14 @@
 //! Rewards: automatic redemption of rewards with a cost, `on_tier` rewards, and the outbox row
 //! each reward is handed out from.
 
-use super::Run;
+use super::{Result, Run};
 use crate::ledger::{Delivery, LineKind, LineSeq, RewardOutbox};
 use crate::money::Money;
 use crate::program::{Reward, RewardKind, RewardTrigger};
 
 impl Run<'_> {
     /// Rewards with a cost, in file order, each as often as the balance allows.
-    pub(super) fn redeem(&mut self) {
+    pub(super) fn redeem(&mut self) -> Result<()> {
         for reward in &self.program.rewards {
             let RewardTrigger::Cost(cost) = reward.trigger else {
                 continue;
@@ -28,12 +28,13 @@ impl Run<'_> {
                     break;
                 }
                 let seq =
-                    self.push_line(LineKind::Redemption, -cost, reward.id.clone(), None, None);
-                self.consume(cost);
+                    self.push_line(LineKind::Redemption, -cost, reward.id.clone(), None, None)?;
+                self.consume(cost)?;
                 let id = format!("{}/{}", self.state.customer, seq);
                 self.issue(reward, id, cost, Some(seq));
             }
         }
+        Ok(())
     }
 
     /// The `on_tier` rewards of a tier the customer has just entered for the first time.

@@ -1,0 +1,116 @@
+//! Limits seen from the HTTP API (issue 13): an event that would overflow the points
+//! arithmetic is refused as unprocessable with nothing applied.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, StatusCode, header};
+use saguaro_app::Earner;
+use saguaro_app::http::Api;
+use saguaro_domain::Program;
+use saguaro_domain::ports::SystemClock;
+use saguaro_embedded::EmbeddedStore;
+use serde_json::{Value, json};
+
+const PROGRAM: &str = r#"
+[program]
+name = "Limits"
+timezone = "UTC"
+
+[[earn]]
+id = "spend"
+on = "payment.succeeded"
+per_amount = { usd = 1 }
+
+[[tiers]]
+name = "Member"
+min_points = 0
+
+[[tiers]]
+name = "Gold"
+min_points = 1000
+multiplier = "1.25"
+"#;
+
+type TestApi = Api<Arc<EmbeddedStore>, Earner<Arc<EmbeddedStore>>, SystemClock>;
+
+fn api() -> TestApi {
+    let program = Arc::new(Program::parse(PROGRAM).unwrap());
+    let store = Arc::new(EmbeddedStore::new());
+    Api::new(
+        store.clone(),
+        Earner::new(store, program.clone()),
+        SystemClock,
+        program,
+    )
+}
+
+fn payment(id: &str, minor: i64) -> Request<Bytes> {
+    let body = json!({
+        "id": id, "type": "payment.succeeded",
+        "customer": { "provider": "custom", "id": "c-1" },
+        "occurred_at": "2026-05-01T10:00:00Z",
+        "amount": { "minor": minor, "currency": "usd" }, "payment": format!("pay-{id}"),
+    });
+    Request::post("/events")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Bytes::from(body.to_string()))
+        .unwrap()
+}
+
+async fn get(api: &TestApi, path: &str) -> (StatusCode, Value) {
+    let res = api
+        .handle(Request::get(path).body(Bytes::new()).unwrap())
+        .await;
+    let status = res.status();
+    (status, serde_json::from_slice(res.body()).unwrap())
+}
+
+#[tokio::test]
+async fn when_an_event_would_overflow_the_balance_then_422_and_nothing_is_applied() {
+    let api = api();
+    // 5·10¹⁸ points at Member, then Gold: 4·10¹⁸ × 1.25 more would make 10¹⁹.
+    let first = api.handle(payment("e1", 5_000_000_000_000_000_000)).await;
+    assert_eq!(first.status(), StatusCode::ACCEPTED);
+    let (_, before) = get(&api, "/customers/custom/c-1").await;
+
+    let second = api.handle(payment("e2", 4_000_000_000_000_000_000)).await;
+
+    assert_eq!(second.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = serde_json::from_slice(second.body()).unwrap();
+    assert_eq!(body, json!({ "error": "unprocessable_event" }));
+    let (_, after) = get(&api, "/customers/custom/c-1").await;
+    assert_eq!(after, before);
+    assert_eq!(after["balance"], json!(5_000_000_000_000_000_000_i64));
+    assert_eq!(after["tier"], json!("Gold"));
+    let (_, ledger) = get(&api, "/customers/custom/c-1/ledger").await;
+    assert_eq!(ledger["lines"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn when_an_event_would_overflow_then_the_earn_service_calls_it_permanent() {
+    // The earn Lambda sends a non-retryable failure to the dead-letter queue, never retries.
+    let program = Arc::new(Program::parse(PROGRAM).unwrap());
+    let earner = Earner::new(Arc::new(EmbeddedStore::new()), program);
+    let event = |id: &str, minor: i64| {
+        let req = payment(id, minor);
+        saguaro_app::incoming::parse_event(req.body()).unwrap()
+    };
+    earner
+        .apply(&event("e1", 5_000_000_000_000_000_000))
+        .await
+        .unwrap();
+    let err = earner
+        .apply(&event("e2", 4_000_000_000_000_000_000))
+        .await
+        .unwrap_err();
+    assert!(!err.is_retryable(), "{err}");
+    assert!(matches!(
+        err,
+        saguaro_app::EarnError::Rejected {
+            source: saguaro_domain::EngineError::Overflow,
+            ..
+        }
+    ));
+}
