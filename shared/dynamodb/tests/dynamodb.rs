@@ -64,6 +64,7 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         reward: "credit-5".into(),
         kind: RewardKind::BillingCredit,
         points: 500,
+        quantity: 1,
         line: Some(3),
         event_id: EventId::new("evt-3"),
         created_at: t("2026-03-01T10:00:00Z"),

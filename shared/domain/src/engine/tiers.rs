@@ -79,7 +79,7 @@ impl Run<'_> {
         if let Some(name) = &tier
             && self.state.tiers_reached.insert(name.clone())
         {
-            self.issue_tier_rewards(name);
+            self.issue_tier_rewards(name)?;
         }
         self.state.tier = tier;
         Ok(())

@@ -124,7 +124,9 @@ pub enum RewardKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RewardTrigger {
-    /// Redeemed automatically, repeatedly, while the balance covers the cost.
+    /// Redeemed automatically after every event while the balance covers the cost: a billing
+    /// credit as many times as it covers (one outbox row with that quantity), any other
+    /// reward once.
     Cost(i64),
     /// Issued once, when the customer first enters the tier.
     OnTier(String),
