@@ -1,15 +1,18 @@
-//! Limits seen from the HTTP API (issue 13): an event that would overflow the points
-//! arithmetic is refused as unprocessable with nothing applied.
+//! Limits seen through the earn service and the HTTP API (issue 13): an event that would
+//! overflow the points arithmetic is refused as unprocessable with nothing applied; the
+//! referrer's follow-up is applied once by its event marker, with no set of referred
+//! customers in the state.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use saguaro_app::Earner;
 use saguaro_app::http::Api;
-use saguaro_domain::Program;
-use saguaro_domain::ports::SystemClock;
+use saguaro_domain::ports::{Commit, CommitOutcome, StateStore, StoreError, SystemClock};
+use saguaro_domain::{CustomerId, CustomerState, Program, Provider};
 use saguaro_embedded::EmbeddedStore;
 use serde_json::{Value, json};
 
@@ -113,4 +116,82 @@ async fn when_an_event_would_overflow_then_the_earn_service_calls_it_permanent()
             ..
         }
     ));
+}
+
+/// The embedded store, failing the first commit without a marker (the one that clears a
+/// customer's delivered follow-ups), as a crash right after the referrer's commit would.
+#[derive(Debug)]
+struct CrashBeforeClearing {
+    inner: Arc<EmbeddedStore>,
+    crashed: AtomicBool,
+}
+
+impl StateStore for CrashBeforeClearing {
+    async fn load(&self, customer: &CustomerId) -> Result<Option<CustomerState>, StoreError> {
+        self.inner.load(customer).await
+    }
+
+    async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
+        if commit.marker.is_none() && !self.crashed.swap(true, Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("crashed".into()));
+        }
+        self.inner.commit(commit).await
+    }
+}
+
+#[tokio::test]
+async fn when_the_referral_follow_up_is_delivered_twice_then_the_referrer_is_credited_once() {
+    let program = Arc::new(
+        Program::parse(
+            r#"
+[program]
+name = "Referrals"
+timezone = "UTC"
+
+[[earn]]
+id = "referral-referrer"
+on = "referral.converted"
+points = 1000
+beneficiary = "referrer"
+"#,
+        )
+        .unwrap(),
+    );
+    let inner = Arc::new(EmbeddedStore::new());
+    let earner = Earner::new(
+        CrashBeforeClearing {
+            inner: inner.clone(),
+            crashed: AtomicBool::new(false),
+        },
+        program,
+    );
+    let body = json!({
+        "id": "evt-1", "type": "payment.succeeded",
+        "customer": { "provider": "custom", "id": "friend" },
+        "occurred_at": "2026-05-01T10:00:00Z",
+        "amount": { "minor": 1999, "currency": "usd" }, "payment": "pay-1",
+        "referrer": { "provider": "custom", "id": "referrer" },
+    });
+    let event = saguaro_app::incoming::parse_event(body.to_string().as_bytes()).unwrap();
+    // The referrer is credited, then the crash leaves the follow-up pending.
+    assert!(earner.apply(&event).await.is_err());
+    let friend = CustomerId::new(Provider::Custom, "friend");
+    let referrer = CustomerId::new(Provider::Custom, "referrer");
+    let pending = inner.load(&friend).await.unwrap().unwrap().pending;
+    assert_eq!(pending.len(), 1);
+
+    // The redelivery delivers the follow-up again: its marker makes it a no-op.
+    earner.apply(&event).await.unwrap();
+
+    let referrer_state = inner.load(&referrer).await.unwrap().unwrap();
+    assert_eq!(referrer_state.balance, 1000);
+    assert!(
+        inner
+            .load(&friend)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending
+            .is_empty()
+    );
 }

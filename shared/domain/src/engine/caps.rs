@@ -8,9 +8,12 @@ use super::{Result, Run, checked};
 use crate::program::{CapPeriod, EarnRule};
 use crate::state::CapCounter;
 
-/// Cap counters are kept this long after their period ends, longer than any provider retries
-/// (Chargebee: ~3 days 7 hours), so a late event still finds the counter of its period.
-const CAP_RETENTION_DAYS: i64 = 8;
+/// Cap counters are kept this long after their period ends (counted back from the newest
+/// event applied), so that a late event still finds the counter of its period: longer than
+/// the dead-letter queue keeps a message for redrive (14 days) plus the providers' retry
+/// windows (Stripe 3 days, Chargebee about 3 days 7 hours). An event older than that finds no
+/// counter and starts its period afresh: it can earn up to a whole cap again.
+pub const CAP_RETENTION_DAYS: i64 = 21;
 
 impl Run<'_> {
     /// What is left of `points` under the rule's cap for the event's period, counted as used.

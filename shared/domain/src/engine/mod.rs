@@ -79,6 +79,16 @@ fn checked<T>(value: Option<T>) -> Result<T> {
     value.ok_or(EngineError::Overflow)
 }
 
+/// Something the engine decided that an operator may need to hear about: the engine is pure,
+/// so the application layer logs these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A refund of a payment with no record: older than the program's refund window, or not
+    /// delivered yet. Nothing is reversed now; the refund is remembered for the refund window
+    /// in case its payment arrives.
+    RefundOfUnknownPayment { payment: String },
+}
+
 /// Everything one event changes for one customer; committed atomically by a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -88,6 +98,8 @@ pub struct Outcome {
     /// Events to apply to another customer afterwards (a referral for the referrer). They are
     /// also kept in `state.pending` until applied, so a crash cannot lose them.
     pub follow_ups: Vec<Event>,
+    /// What to log about this event.
+    pub notices: Vec<Notice>,
 }
 
 /// Applies `event` to the customer whose state is given (the event's customer, or for a
@@ -127,6 +139,7 @@ pub fn apply_owned(program: &Program, state: CustomerState, event: &Event) -> Re
         lines: Vec::new(),
         rewards: Vec::new(),
         follow_ups: Vec::new(),
+        notices: Vec::new(),
     };
     run.apply(role)?;
     run.finish()
@@ -146,10 +159,14 @@ struct Run<'a> {
     lines: Vec<LedgerLine>,
     rewards: Vec<RewardOutbox>,
     follow_ups: Vec<Event>,
+    notices: Vec<Notice>,
 }
 
 impl Run<'_> {
     fn apply(&mut self, role: Beneficiary) -> Result<()> {
+        // Before the event, so that a refund past the window never finds its payment,
+        // whatever else was applied that day.
+        self.prune_payments()?;
         match (&self.event.trigger, role) {
             (Trigger::PaymentRefunded, Beneficiary::Customer) => self.refund(),
             (Trigger::PointsExpired, Beneficiary::Customer) => self.expire(),
@@ -220,7 +237,8 @@ impl Run<'_> {
     }
 
     /// After the event's own changes: the new tier (and its rewards), redemptions, pruning of
-    /// old counters, and the follow-ups kept in the state until applied.
+    /// old counters and months (which, with the payment records pruned before the event,
+    /// keeps the state bounded), and the follow-ups kept in the state until applied.
     fn finish(mut self) -> Result<Outcome> {
         self.recompute_tier()?;
         self.redeem()?;
@@ -232,6 +250,7 @@ impl Run<'_> {
             lines: self.lines,
             rewards: self.rewards,
             follow_ups: self.follow_ups,
+            notices: self.notices,
         })
     }
 }
