@@ -86,7 +86,7 @@ async fn when_events_are_posted_then_the_next_get_shows_their_effect() {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let (_, body) = s.get("/customers/custom/c-42").await;
-    // 20,039 earned; twenty credit-10 rewards of 1,000 points were redeemed automatically
+    // 20,039 earned; credit-10 (1,000 points) was redeemed twenty times at once, automatically
     assert_eq!(body["qualifying_points"], json!(20_039));
     assert_eq!(body["balance"], json!(39));
     assert_eq!(body["tier"], json!("Gold"));
@@ -105,6 +105,7 @@ async fn when_events_are_posted_then_the_next_get_shows_their_effect() {
     );
     assert_eq!(lines[0]["kind"], json!("redemption"));
     assert_eq!(lines[0]["rule"], json!("credit-10"));
+    assert_eq!(lines[0]["points"], json!(-20_000));
     let cursor = body["next_cursor"].as_str().unwrap().to_owned();
     let (_, next) = s
         .get(&format!(
@@ -114,8 +115,8 @@ async fn when_events_are_posted_then_the_next_get_shows_their_effect() {
     let all = next["lines"].as_array().unwrap();
     assert_eq!(
         all.len(),
-        22 - 2,
-        "2 earn lines + 20 redemptions, minus the first page"
+        3 - 2,
+        "2 earn lines + 1 redemption of 20 credits, minus the first page"
     );
     assert_eq!(next["next_cursor"], Value::Null);
     assert_eq!(all.last().unwrap()["points"], json!(39));
@@ -123,16 +124,21 @@ async fn when_events_are_posted_then_the_next_get_shows_their_effect() {
     let (status, body) = s.get("/customers/custom/c-42/rewards").await;
     assert_eq!(status, StatusCode::OK);
     let rewards = body["rewards"].as_array().unwrap();
-    assert_eq!(rewards.len(), 21, "20 credits + the Gold lounge access");
+    assert_eq!(
+        rewards.len(),
+        2,
+        "one row of 20 credits + the Gold lounge access"
+    );
     let credits: Vec<&Value> = rewards
         .iter()
         .filter(|r| r["reward"] == json!("credit-10"))
         .collect();
-    assert_eq!(credits.len(), 20);
-    assert!(
-        credits
-            .iter()
-            .all(|r| r["value"] == json!({ "minor": 1000, "currency": "usd" }))
+    assert_eq!(credits.len(), 1);
+    assert_eq!(credits[0]["quantity"], json!(20));
+    assert_eq!(credits[0]["points"], json!(20_000));
+    assert_eq!(
+        credits[0]["value"],
+        json!({ "minor": 20_000, "currency": "usd" })
     );
     assert!(rewards.iter().all(|r| r["status"] == json!("pending")));
     let lounge: Vec<&Value> = rewards

@@ -6,7 +6,7 @@
 use foldhash::{HashMap, HashMapExt};
 use std::sync::Arc;
 
-use saguaro_domain::engine::{self, EngineError};
+use saguaro_domain::engine::{self, EngineError, Notice};
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::{CustomerState, Event, EventId, Program};
 use tracing::{debug, info, warn};
@@ -152,13 +152,15 @@ impl<S: StateStore> Earner<S> {
         for _ in 0..MAX_ATTEMPTS {
             let state = self.state(beneficiary, cache).await?;
             let version = state.version;
-            let outcome = engine::apply_owned(&self.program, state, event).map_err(|source| {
-                EarnError::Rejected {
-                    event_id: event.id.clone(),
-                    source,
-                }
-            })?;
+            let mut outcome =
+                engine::apply_owned(&self.program, state, event).map_err(|source| {
+                    EarnError::Rejected {
+                        event_id: event.id.clone(),
+                        source,
+                    }
+                })?;
             let (lines, rewards) = (outcome.lines.len(), outcome.rewards.len());
+            let notices = std::mem::take(&mut outcome.notices);
             let commit = Commit::of(Some(marker.clone()), version, outcome);
             let balance = commit.state.balance;
             let pending = !commit.state.pending.is_empty();
@@ -166,6 +168,7 @@ impl<S: StateStore> Earner<S> {
             cache.keep(beneficiary, &commit.state);
             match self.store.commit(commit).await {
                 Ok(CommitOutcome::Applied) => {
+                    log_notices(event, beneficiary, &notices);
                     info!(event_id = %event.id, customer = %beneficiary, lines, rewards, balance, "applied");
                     return Ok((Applied::New { lines, rewards }, pending));
                 }
@@ -236,6 +239,18 @@ impl<S: StateStore> Earner<S> {
             }
         }
         Err(EarnError::Contended(customer.clone()))
+    }
+}
+
+/// The engine's notices about an applied event, as log lines.
+fn log_notices(event: &Event, customer: &CustomerId, notices: &[Notice]) {
+    for notice in notices {
+        match notice {
+            Notice::RefundOfUnknownPayment { payment } => {
+                warn!(event_id = %event.id, customer = %customer, payment = %payment,
+                    "refund of a payment with no record (older than the refund window, or not delivered yet): nothing reversed");
+            }
+        }
     }
 }
 

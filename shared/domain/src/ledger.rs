@@ -65,8 +65,14 @@ pub struct RewardOutbox {
     /// The `[[rewards]]` id.
     pub reward: String,
     pub kind: RewardKind,
-    /// Points paid (0 for `on_tier` rewards).
+    /// Points paid (0 for `on_tier` rewards): `quantity` × the reward's cost.
     pub points: i64,
+    /// How many of the reward this row hands out: a billing credit redeemed k times in one
+    /// event is one row of quantity k (its `value` is k × the reward's value); every other
+    /// reward is handed out at most once per event. Rows stored before quantities existed
+    /// read as 1.
+    #[serde(default = "one")]
+    pub quantity: u64,
     /// The redemption line, for rewards paid with points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<LineSeq>,
@@ -81,4 +87,22 @@ pub struct RewardOutbox {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     pub delivery: Delivery,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_a_reward_row_was_stored_without_a_quantity_then_it_reads_as_one() {
+        let row = r#"{"id":"custom:a/2","customer":{"provider":"custom","id":"a"},
+            "reward":"credit","kind":"billing_credit","points":100,"line":2,"event_id":"e",
+            "created_at":"2026-05-01T12:00:00Z","delivery":{"status":"pending"}}"#;
+        let read: RewardOutbox = serde_json::from_str(row).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read.quantity, 1);
+    }
 }

@@ -33,7 +33,7 @@ pub mod program;
 pub mod secret;
 pub mod state;
 
-pub use engine::{EngineError, Outcome, apply};
+pub use engine::{EngineError, Notice, Outcome, apply};
 pub use event::{Event, Refs, SubscriptionInfo, Trigger};
 pub use ids::{CustomerId, EventId, Provider};
 pub use ledger::{Delivery, LedgerLine, LineKind, LineSeq, RewardOutbox};

@@ -7,15 +7,18 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::event::Event;
-use crate::ids::CustomerId;
+use crate::ids::{CustomerId, PaymentKey};
 use crate::ledger::LineSeq;
 use crate::money::{Currency, Money};
 
-/// Earned points not yet spent, reversed or expired. Redemptions, reversals and negative
-/// adjustments consume lots soonest-expiring first; a lot expires with what is left of it.
+/// Earned points not yet spent, reversed or expired, one lot per expiry day: everything
+/// earned on one local day expires together, and points that never expire form one lot, so a
+/// customer has at most `expiry.after_days + 1` lots however often they earn (while the daily
+/// expiry job runs). Redemptions, reversals and negative adjustments consume lots
+/// soonest-expiring first; a lot expires with what is left of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lot {
-    /// The line that earned it.
+    /// The first line that added to it (its expiry line refers to this one).
     pub line: LineSeq,
     /// The lot expires at the end of this day, program timezone. `None`: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -23,9 +26,14 @@ pub struct Lot {
     pub remaining: i64,
 }
 
-/// What a payment earned, so that refunds can mirror it whatever the rules say later.
+/// What a payment earned, so that refunds can mirror it whatever the rules say later. Kept
+/// for the program's `refund_window_days` after `day`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PaymentRecord {
+    /// The payment's local day (program timezone); while only a refund has been seen, the
+    /// refund's. `None` only on records written before records were pruned: those are kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day: Option<Date>,
     /// `None` while only a refund has been seen (refund delivered before the payment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
@@ -54,7 +62,7 @@ pub struct CapCounter {
     pub rule: String,
     /// `2026-12-05`, `2026-12`, `2026` or `ever`.
     pub period: String,
-    /// When the period ends; `None` for `ever`. Counters are dropped a while after.
+    /// When the period ends; `None` for `ever`. Counters are dropped 21 days after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends: Option<Timestamp>,
     pub used: i64,
@@ -102,17 +110,19 @@ pub struct CustomerState {
     /// Named access grants from `access` rewards.
     pub grants: BTreeSet<String>,
     pub caps: Vec<CapCounter>,
-    pub payments: BTreeMap<String, PaymentRecord>,
+    /// Payments within the refund window (and refunds waiting for their payment), by the
+    /// digest of the id the provider reports them under.
+    pub payments: BTreeMap<PaymentKey, PaymentRecord>,
     pub subscriptions: BTreeMap<String, SubscriptionSnapshot>,
     /// The currency of the latest payment: billing credits are issued in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub currency: Option<Currency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub referrer: Option<CustomerId>,
-    /// This customer's referral has converted (once per referred customer).
+    /// This customer's referral has converted (once per referred customer). The referrer's
+    /// follow-up has a deterministic event id and is applied under its event marker, which
+    /// dedupes it: the referrer keeps no set of the customers they referred.
     pub referral_converted: bool,
-    /// As a referrer: the customers whose conversion has been credited.
-    pub referred: BTreeSet<String>,
     /// Follow-up events committed with this state and not yet applied to their customer.
     pub pending: Vec<Event>,
 }
@@ -137,7 +147,6 @@ impl CustomerState {
             currency: None,
             referrer: None,
             referral_converted: false,
-            referred: BTreeSet::new(),
             pending: Vec::new(),
         }
     }

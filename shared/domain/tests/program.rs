@@ -263,3 +263,24 @@ fn when_the_example_program_is_checked_then_it_is_valid() {
     let p = Program::parse(&source).unwrap();
     assert_eq!(p.name, "Acme Rewards");
 }
+
+#[test]
+fn when_refund_window_is_set_then_it_is_read_and_bounded_and_defaults_to_400_days() {
+    assert_eq!(Program::parse(FULL).unwrap().refund_window_days, 400);
+    let with = |days: &str| {
+        FULL.replacen(
+            "referral_key = \"referred_by\"",
+            &format!("referral_key = \"referred_by\"\nrefund_window_days = {days}"),
+            1,
+        )
+    };
+    assert_eq!(Program::parse(&with("30")).unwrap().refund_window_days, 30);
+    for bad in ["0", "-1", "3661"] {
+        let err = Program::parse(&with(bad)).expect_err(bad);
+        assert_eq!(
+            (err.key.as_str(), err.line),
+            ("program.refund_window_days", 6),
+            "{bad}: {err}"
+        );
+    }
+}

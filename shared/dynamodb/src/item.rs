@@ -351,7 +351,8 @@ pub(crate) fn decode_state(customer: &CustomerId, items: &[Item]) -> Result<Deco
     for (id, at) in &manifest.payments {
         match payments.remove(id) {
             Some((p, v)) if v == *at => {
-                state.payments.insert(id.clone(), p);
+                let key = id.parse().map_err(|_| r.bad(keys::ID))?;
+                state.payments.insert(key, p);
             }
             _ => {
                 return Ok(Decoded::Torn(format!(

@@ -29,12 +29,13 @@ use aws_sdk_dynamodb::types::{
 use jiff::Timestamp;
 use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
+use saguaro_domain::ids::PaymentKey;
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, StateStore,
     StoreError,
 };
-use saguaro_domain::state::{CustomerState, Lot, SubscriptionSnapshot};
+use saguaro_domain::state::{CustomerState, Lot, PaymentRecord, SubscriptionSnapshot};
 
 use crate::error::{Error, Result, is_permanent_cancellation};
 use crate::item::{self, Decoded, Item, Manifest};
@@ -446,9 +447,13 @@ impl DynamoStore {
                 }
             }
         }
+        let by_id = |m: &BTreeMap<PaymentKey, PaymentRecord>| -> BTreeMap<String, PaymentRecord> {
+            m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        };
+        let old_payments = old.map(|o| by_id(&o.payments));
         let payments = diff_by_id(
-            &state.payments,
-            old.map(|o| &o.payments),
+            &by_id(&state.payments),
+            old_payments.as_ref(),
             &baseline.manifest.payments,
             version,
             |id, record| item::payment_item(customer, id, record, version),

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
 use jiff::civil::date;
 use saguaro_domain::event::{Event, Trigger};
-use saguaro_domain::ids::{CustomerId, EventId, Provider};
+use saguaro_domain::ids::{CustomerId, EventId, PaymentKey, Provider};
 use saguaro_domain::ledger::{Delivery, LedgerLine, LineKind, RewardOutbox};
 use saguaro_domain::money::Money;
 use saguaro_domain::ports::{
@@ -64,6 +64,7 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         reward: "credit-5".into(),
         kind: RewardKind::BillingCredit,
         points: 500,
+        quantity: 1,
         line: Some(3),
         event_id: EventId::new("evt-3"),
         created_at: t("2026-03-01T10:00:00Z"),
@@ -109,8 +110,9 @@ fn rich_state(c: &CustomerId) -> CustomerState {
     }];
     s.payments = BTreeMap::from([
         (
-            "pi_1".into(),
+            PaymentKey::of("pi_1"),
             PaymentRecord {
+                day: Some(date(2026, 2, 10)),
                 amount: Some(Money::new(50_00, usd)),
                 earned: vec![EarnedLine {
                     line: 1,
@@ -122,8 +124,9 @@ fn rich_state(c: &CustomerId) -> CustomerState {
             },
         ),
         (
-            "pi_refund_first".into(),
+            PaymentKey::of("pi_refund_first"),
             PaymentRecord {
+                day: Some(date(2026, 2, 28)),
                 amount: None,
                 earned: vec![],
                 refunded: 10_00,
@@ -157,7 +160,6 @@ fn rich_state(c: &CustomerId) -> CustomerState {
     s.currency = Some(usd);
     s.referrer = Some(CustomerId::new(Provider::Stripe, "cus_referrer"));
     s.referral_converted = true;
-    s.referred = BTreeSet::from(["stripe:cus_friend".into()]);
     s.pending = vec![Event::new(
         "ref:cus_rich",
         CustomerId::new(Provider::Stripe, "cus_referrer"),
@@ -236,7 +238,7 @@ async fn when_lots_and_payments_disappear_then_their_items_are_deleted() {
             expires_on: Some(date(2027, 4, 1)),
             remaining: 10,
         });
-        next.payments.remove("pi_refund_first");
+        next.payments.remove(&PaymentKey::of("pi_refund_first"));
         next.subscriptions.remove("sub_unknown_start");
         // A cold writer never loaded the customer (state computed elsewhere): it reads the
         // manifest once, then rewrites every state item.

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use saguaro_domain::ids::PaymentKey;
 use saguaro_domain::ports::{Commit, StateStore};
 use saguaro_domain::state::{EarnedLine, Lot, PaymentRecord};
 use saguaro_domain::{CustomerId, CustomerState, Money, Provider};
@@ -44,8 +45,9 @@ fn large_state(c: &CustomerId) -> CustomerState {
             remaining: 100,
         });
         s.payments.insert(
-            format!("pay-{n:08}"),
+            PaymentKey::of(&format!("pay-{n:08}")),
             PaymentRecord {
+                day: None,
                 amount: Some(Money::new(10_000, "usd".parse().unwrap())),
                 earned: vec![EarnedLine {
                     line: n + 1,

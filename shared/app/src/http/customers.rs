@@ -182,6 +182,7 @@ fn reward_json(r: &RewardOutbox) -> Value {
         "reward": r.reward,
         "kind": r.kind,
         "points": r.points,
+        "quantity": r.quantity,
         "value": r.value,
         "coupon": r.coupon,
         "grant": r.grant,

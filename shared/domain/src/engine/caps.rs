@@ -4,13 +4,16 @@
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 
-use super::{Result, Run};
+use super::{Result, Run, checked};
 use crate::program::{CapPeriod, EarnRule};
 use crate::state::CapCounter;
 
-/// Cap counters are kept this long after their period ends, longer than any provider retries
-/// (Chargebee: ~3 days 7 hours), so a late event still finds the counter of its period.
-const CAP_RETENTION_DAYS: i64 = 8;
+/// Cap counters are kept this long after their period ends (counted back from the newest
+/// event applied), so that a late event still finds the counter of its period: longer than
+/// the dead-letter queue keeps a message for redrive (14 days) plus the providers' retry
+/// windows (Stripe 3 days, Chargebee about 3 days 7 hours). An event older than that finds no
+/// counter and starts its period afresh: it can earn up to a whole cap again.
+pub const CAP_RETENTION_DAYS: i64 = 21;
 
 impl Run<'_> {
     /// What is left of `points` under the rule's cap for the event's period, counted as used.
@@ -53,8 +56,9 @@ impl Run<'_> {
                 &mut self.state.caps[last]
             }
         };
-        let given = points.min((cap.points - counter.used).max(0));
-        counter.used += given;
+        let left = checked(cap.points.checked_sub(counter.used))?.max(0);
+        let given = points.min(left);
+        counter.used = checked(counter.used.checked_add(given))?;
         Ok(given)
     }
 

@@ -4,7 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::tiers::month_key;
-use super::{EngineError, Result, Run};
+use super::{EngineError, Result, Run, checked};
 use crate::event::Event;
 use crate::ledger::{LineKind, LineSeq};
 use crate::money::Money;
@@ -18,10 +18,7 @@ impl Run<'_> {
         role: Beneficiary,
     ) -> Result<Vec<(LineSeq, i64)>> {
         let program = self.program;
-        // The tier before the event sets the multiplier; the event's points count towards the
-        // next one only.
-        let tier_before = program.tier_for(self.qualifying_now());
-        let tier_multiplier = tier_before.map_or(Decimal::ONE, |t| t.multiplier);
+        let tier_multiplier = self.tier_multiplier;
         let month = month_key(self.local.date());
         let mut earned = Vec::new();
         for rule in program
@@ -48,9 +45,9 @@ impl Run<'_> {
                     rule.id.clone(),
                     None,
                     Some(&event.id),
-                );
+                )?;
                 self.add_lot(seq, points)?;
-                self.qualify(points, month);
+                self.qualify(points, month)?;
                 earned.push((seq, points));
             }
         }
@@ -69,10 +66,10 @@ impl Run<'_> {
         if let Some(p) = promotion
             && let Some(points) = p.grant
         {
-            let seq = self.push_line(LineKind::Grant, points, p.id.clone(), None, None);
+            let seq = self.push_line(LineKind::Grant, points, p.id.clone(), None, None)?;
             self.add_lot(seq, points)?;
             let month = month_key(self.local.date());
-            self.qualify(points, month);
+            self.qualify(points, month)?;
         }
         Ok(())
     }
@@ -107,6 +104,7 @@ pub fn rule_points(
             .map(|&n| (a.minor.max(0), n))
     });
     let (mut num, mut den): (i128, i128) = match per {
+        // |points × n| < 2¹²⁶ and |minor| < 2⁶³: this sum fits an i128.
         Some((minor, n)) => (
             i128::from(rule.points) * i128::from(n) + i128::from(minor),
             i128::from(n),
@@ -121,7 +119,9 @@ pub fn rule_points(
             .checked_mul(10i128.pow(m.scale()))
             .ok_or(EngineError::Overflow)?;
     }
-    let bonus: i64 = promotions.iter().map(|p| p.bonus).sum();
+    let bonus = promotions
+        .iter()
+        .try_fold(0i64, |sum, p| checked(sum.checked_add(p.bonus)))?;
     let base = i64::try_from(num / den).map_err(|_| EngineError::Overflow)?;
-    base.checked_add(bonus).ok_or(EngineError::Overflow)
+    checked(base.checked_add(bonus))
 }

@@ -1,15 +1,15 @@
-//! Lots: earned points not yet spent, reversed or expired. New points pay back a deficit
-//! first; consumption takes from lots soonest-expiring first; a lot expires with what is left
-//! of it. Operator adjustments add or take points the same way.
+//! Lots: earned points not yet spent, reversed or expired, one per expiry day. New points pay
+//! back a deficit first; consumption takes from lots soonest-expiring first; a lot expires
+//! with what is left of it. Operator adjustments add or take points the same way.
 
 use jiff::Span;
 
-use super::{EngineError, Result, Run};
+use super::{EngineError, Result, Run, checked};
 use crate::ledger::{LineKind, LineSeq};
 use crate::state::Lot;
 
 impl Run<'_> {
-    /// New points first pay back a deficit; what is left becomes a lot.
+    /// New points first pay back a deficit; what is left joins the lot of its expiry day.
     pub(super) fn add_lot(&mut self, line: LineSeq, points: i64) -> Result<()> {
         let repaid = points.min(self.state.deficit);
         self.state.deficit -= repaid;
@@ -25,16 +25,26 @@ impl Run<'_> {
             ),
             None => None,
         };
-        self.state.lots.push(Lot {
-            line,
-            expires_on,
-            remaining,
-        });
+        // All points earned on one local day expire together: one lot per expiry day keeps
+        // the lots bounded by the expiry window, not by how often the customer earns.
+        match self
+            .state
+            .lots
+            .iter_mut()
+            .find(|l| l.expires_on == expires_on)
+        {
+            Some(lot) => lot.remaining = checked(lot.remaining.checked_add(remaining))?,
+            None => self.state.lots.push(Lot {
+                line,
+                expires_on,
+                remaining,
+            }),
+        }
         Ok(())
     }
 
     /// Takes points from lots soonest-expiring first; what the lots cannot cover is a deficit.
-    pub(super) fn consume(&mut self, mut points: i64) {
+    pub(super) fn consume(&mut self, mut points: i64) -> Result<()> {
         self.state
             .lots
             .sort_by_key(|l| (l.expires_on.is_none(), l.expires_on, l.line));
@@ -47,11 +57,12 @@ impl Run<'_> {
             points -= take;
         }
         self.state.lots.retain(|l| l.remaining > 0);
-        self.state.deficit += points;
+        self.state.deficit = checked(self.state.deficit.checked_add(points))?;
+        Ok(())
     }
 
     /// `points.expired` (from the scheduler): every lot whose last day is before the event's
-    /// day expires with its remainder, one line per lot.
+    /// day expires with its remainder, one line per lot (per expiry day).
     pub(super) fn expire(&mut self) -> Result<()> {
         let today = self.local.date();
         let (expired, kept): (Vec<Lot>, Vec<Lot>) = std::mem::take(&mut self.state.lots)
@@ -65,7 +76,7 @@ impl Run<'_> {
                 "expiry".to_owned(),
                 Some(lot.line),
                 None,
-            );
+            )?;
         }
         Ok(())
     }
@@ -85,17 +96,18 @@ impl Run<'_> {
                 "adjustment".to_owned(),
                 None,
                 None,
-            );
+            )?;
             self.add_lot(seq, points)?;
         } else if points < 0 {
+            let taken = checked(points.checked_neg())?;
             self.push_line(
                 LineKind::Adjustment,
                 points,
                 "adjustment".to_owned(),
                 None,
                 None,
-            );
-            self.consume(-points);
+            )?;
+            self.consume(taken)?;
         }
         Ok(())
     }

@@ -33,6 +33,7 @@ pub mod subscriptions;
 pub mod tiers;
 
 use jiff::Zoned;
+use rust_decimal::Decimal;
 
 use crate::event::{Event, Trigger};
 use crate::ids::{CustomerId, EventId};
@@ -71,6 +72,23 @@ impl From<jiff::Error> for EngineError {
 
 pub type Result<T> = std::result::Result<T, EngineError>;
 
+/// The value of a checked operation, or [`EngineError::Overflow`]. Every sum and product of
+/// points and amounts in the engine goes through this: a result past `i64` refuses the event
+/// (nothing is applied) instead of wrapping the balance.
+fn checked<T>(value: Option<T>) -> Result<T> {
+    value.ok_or(EngineError::Overflow)
+}
+
+/// Something the engine decided that an operator may need to hear about: the engine is pure,
+/// so the application layer logs these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A refund of a payment with no record: older than the program's refund window, or not
+    /// delivered yet. Nothing is reversed now; the refund is remembered for the refund window
+    /// in case its payment arrives.
+    RefundOfUnknownPayment { payment: String },
+}
+
 /// Everything one event changes for one customer; committed atomically by a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -80,6 +98,8 @@ pub struct Outcome {
     /// Events to apply to another customer afterwards (a referral for the referrer). They are
     /// also kept in `state.pending` until applied, so a crash cannot lose them.
     pub follow_ups: Vec<Event>,
+    /// What to log about this event.
+    pub notices: Vec<Notice>,
 }
 
 /// Applies `event` to the customer whose state is given (the event's customer, or for a
@@ -103,14 +123,23 @@ pub fn apply_owned(program: &Program, state: CustomerState, event: &Event) -> Re
         });
     };
     let local = event.occurred_at.to_zoned(program.timezone.clone());
+    // Every rule of the event, the referred customer's referral rules included, multiplies by
+    // the tier the customer was in before the event: the event's own points count towards
+    // the next tier only.
+    let qualifying = tiers::qualifying_at(program, &state, local.date())?;
+    let tier_multiplier = program
+        .tier_for(qualifying)
+        .map_or(Decimal::ONE, |t| t.multiplier);
     let mut run = Run {
         program,
         event,
         local,
+        tier_multiplier,
         state,
         lines: Vec::new(),
         rewards: Vec::new(),
         follow_ups: Vec::new(),
+        notices: Vec::new(),
     };
     run.apply(role)?;
     run.finish()
@@ -124,14 +153,20 @@ struct Run<'a> {
     /// The event's `occurred_at` in the program timezone: days, months and caps are counted
     /// there.
     local: Zoned,
+    /// The multiplier of the tier before the event.
+    tier_multiplier: Decimal,
     state: CustomerState,
     lines: Vec<LedgerLine>,
     rewards: Vec<RewardOutbox>,
     follow_ups: Vec<Event>,
+    notices: Vec<Notice>,
 }
 
 impl Run<'_> {
     fn apply(&mut self, role: Beneficiary) -> Result<()> {
+        // Before the event, so that a refund past the window never finds its payment,
+        // whatever else was applied that day.
+        self.prune_payments()?;
         match (&self.event.trigger, role) {
             (Trigger::PaymentRefunded, Beneficiary::Customer) => self.refund(),
             (Trigger::PointsExpired, Beneficiary::Customer) => self.expire(),
@@ -173,7 +208,8 @@ impl Run<'_> {
 
     /// Appends a ledger line and moves the balance by `points`; returns the line's number.
     /// `event_id` names the event the line is for when it is not the one being applied (a
-    /// referral conversion made from a payment).
+    /// referral conversion made from a payment). A balance past `i64` is an
+    /// [`EngineError::Overflow`]: the event is refused rather than wrapped.
     fn push_line(
         &mut self,
         kind: LineKind,
@@ -181,10 +217,10 @@ impl Run<'_> {
         rule: String,
         refers_to: Option<LineSeq>,
         event_id: Option<&EventId>,
-    ) -> LineSeq {
+    ) -> Result<LineSeq> {
         let seq = self.state.next_seq;
-        self.state.next_seq += 1;
-        self.state.balance += points;
+        self.state.next_seq = checked(seq.checked_add(1))?;
+        self.state.balance = checked(self.state.balance.checked_add(points))?;
         self.lines.push(LedgerLine {
             seq,
             customer: self.state.customer.clone(),
@@ -197,14 +233,15 @@ impl Run<'_> {
             occurred_at: self.event.occurred_at,
             refers_to,
         });
-        seq
+        Ok(seq)
     }
 
     /// After the event's own changes: the new tier (and its rewards), redemptions, pruning of
-    /// old counters, and the follow-ups kept in the state until applied.
+    /// old counters and months (which, with the payment records pruned before the event,
+    /// keeps the state bounded), and the follow-ups kept in the state until applied.
     fn finish(mut self) -> Result<Outcome> {
-        self.recompute_tier();
-        self.redeem();
+        self.recompute_tier()?;
+        self.redeem()?;
         self.prune_caps();
         self.prune_qualifying_months();
         self.state.pending.extend(self.follow_ups.iter().cloned());
@@ -213,6 +250,7 @@ impl Run<'_> {
             lines: self.lines,
             rewards: self.rewards,
             follow_ups: self.follow_ups,
+            notices: self.notices,
         })
     }
 }

@@ -67,14 +67,12 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// The follow-up on the referrer's side: the referrer rules apply once per referred
-    /// customer, however often the conversion is delivered.
+    /// The follow-up on the referrer's side: the referrer rules. A referred customer converts
+    /// once, so there is one follow-up per referred customer, with a deterministic id
+    /// (`referral:{provider}:{customer}`, or the explicit `referral.converted` event's own);
+    /// however often it is delivered, the event marker applies it once.
     pub(super) fn credit_referrer(&mut self) -> Result<()> {
-        let event = self.event;
-        let referred = event.customer.to_string();
-        if self.state.referred.insert(referred) {
-            self.earn_by_rules(event, Beneficiary::Referrer)?;
-        }
-        Ok(())
+        self.earn_by_rules(self.event, Beneficiary::Referrer)
+            .map(drop)
     }
 }

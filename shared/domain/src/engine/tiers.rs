@@ -5,7 +5,7 @@
 use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 
-use super::Run;
+use super::{Result, Run, checked};
 use crate::program::{Program, TierWindow};
 use crate::state::CustomerState;
 
@@ -15,14 +15,27 @@ const QUALIFYING_MONTHS_KEPT: i64 = 24;
 /// The customer's qualifying points at `at`, which decide their tier: all time, or the
 /// calendar month of `at` and the eleven before it (program timezone), as the program's
 /// `tier_window` says.
+/// For display: a window sum past `i64` (which the engine refuses to produce) reads as the
+/// nearest bound.
 pub fn qualifying_points(program: &Program, state: &CustomerState, at: Timestamp) -> i64 {
     let local = at.to_zoned(program.timezone.clone());
-    qualifying_at(program, state, local.date())
+    window(program, state, local.date()).fold(0i64, |sum, p| sum.saturating_add(p))
 }
 
-fn qualifying_at(program: &Program, state: &CustomerState, date: Date) -> i64 {
-    match program.tier_window {
-        TierWindow::Lifetime => state.qualifying_lifetime,
+/// The qualifying points on `date`; a sum past `i64` is an overflow.
+pub(super) fn qualifying_at(program: &Program, state: &CustomerState, date: Date) -> Result<i64> {
+    window(program, state, date).try_fold(0i64, |sum, p| checked(sum.checked_add(p)))
+}
+
+/// The amounts that add up to the qualifying points on `date`: the lifetime total, or the
+/// monthly buckets of the rolling window.
+fn window<'a>(
+    program: &Program,
+    state: &'a CustomerState,
+    date: Date,
+) -> impl Iterator<Item = i64> + 'a {
+    let (lifetime, months) = match program.tier_window {
+        TierWindow::Lifetime => (Some(state.qualifying_lifetime), None),
         TierWindow::Rolling12Months => {
             let current = month_key(date);
             let first = date
@@ -30,13 +43,12 @@ fn qualifying_at(program: &Program, state: &CustomerState, date: Date) -> i64 {
                 .checked_sub(Span::new().months(11))
                 .map(month_key)
                 .unwrap_or_default();
-            state
-                .qualifying_by_month
-                .range(first..=current)
-                .map(|(_, p)| p)
-                .sum()
+            (None, Some(state.qualifying_by_month.range(first..=current)))
         }
-    }
+    };
+    lifetime
+        .into_iter()
+        .chain(months.into_iter().flatten().map(|(_, p)| *p))
 }
 
 /// `yyyymm`: orders like the months it names.
@@ -46,34 +58,31 @@ pub(super) fn month_key(d: Date) -> u32 {
 }
 
 impl Run<'_> {
-    /// Qualifying points on the event's day, from the state as it is now.
-    pub(super) fn qualifying_now(&self) -> i64 {
-        qualifying_at(self.program, &self.state, self.local.date())
-    }
-
     /// Counts `points` (negative for a reversal) towards the tier, in the month they were
     /// earned.
-    pub(super) fn qualify(&mut self, points: i64, month: u32) {
-        self.state.qualifying_lifetime += points;
+    pub(super) fn qualify(&mut self, points: i64, month: u32) -> Result<()> {
+        self.state.qualifying_lifetime =
+            checked(self.state.qualifying_lifetime.checked_add(points))?;
         // Monthly buckets only matter to the rolling window.
         if self.program.tier_window == TierWindow::Rolling12Months {
-            *self.state.qualifying_by_month.entry(month).or_default() += points;
+            let bucket = self.state.qualifying_by_month.entry(month).or_default();
+            *bucket = checked(bucket.checked_add(points))?;
         }
+        Ok(())
     }
 
     /// The tier after the event; a tier entered for the first time issues its `on_tier`
     /// rewards.
-    pub(super) fn recompute_tier(&mut self) {
-        let tier = self
-            .program
-            .tier_for(self.qualifying_now())
-            .map(|t| t.name.clone());
+    pub(super) fn recompute_tier(&mut self) -> Result<()> {
+        let qualifying = qualifying_at(self.program, &self.state, self.local.date())?;
+        let tier = self.program.tier_for(qualifying).map(|t| t.name.clone());
         if let Some(name) = &tier
             && self.state.tiers_reached.insert(name.clone())
         {
-            self.issue_tier_rewards(name);
+            self.issue_tier_rewards(name)?;
         }
         self.state.tier = tier;
+        Ok(())
     }
 
     /// Drops the monthly buckets the rolling window can no longer reach.

@@ -10,8 +10,8 @@ pub mod parse;
 pub mod validate;
 
 pub use model::{
-    Beneficiary, Cap, CapPeriod, EarnRule, Expiry, Program, ProgramVersion, Promotion, Reward,
-    RewardKind, RewardTrigger, Tier, TierWindow,
+    Beneficiary, Cap, CapPeriod, DEFAULT_REFUND_WINDOW_DAYS, EarnRule, Expiry, Program,
+    ProgramVersion, Promotion, Reward, RewardKind, RewardTrigger, Tier, TierWindow,
 };
 pub use parse::ProgramError;
 

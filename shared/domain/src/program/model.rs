@@ -24,9 +24,18 @@ pub struct Program {
     pub promotions: Vec<Promotion>,
     pub rewards: Vec<Reward>,
     pub expiry: Option<Expiry>,
+    /// How many days after a payment's day (program timezone) its record is kept for refunds
+    /// (`[program] refund_window_days`, default [`DEFAULT_REFUND_WINDOW_DAYS`]). A refund of
+    /// an older payment reverses nothing.
+    pub refund_window_days: i64,
     /// A hash of the file's bytes, recorded on every ledger line.
     pub version: ProgramVersion,
 }
+
+/// Payment records are kept this many days by default: longer than a year, so that a refund
+/// of an annual plan's payment still finds it, and than the card networks' usual dispute
+/// windows.
+pub const DEFAULT_REFUND_WINDOW_DAYS: i64 = 400;
 
 /// The first 8 bytes of the program file's SHA-256, in hex.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -124,7 +133,9 @@ pub enum RewardKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RewardTrigger {
-    /// Redeemed automatically, repeatedly, while the balance covers the cost.
+    /// Redeemed automatically after every event while the balance covers the cost: a billing
+    /// credit as many times as it covers (one outbox row with that quantity), any other
+    /// reward once.
     Cost(i64),
     /// Issued once, when the customer first enters the tier.
     OnTier(String),

@@ -76,6 +76,7 @@ pub(super) struct RawProgram {
     pub(super) timezone: Spanned<String>,
     pub(super) tier_window: Option<Spanned<String>>,
     pub(super) referral_key: Option<Spanned<String>>,
+    pub(super) refund_window_days: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]

@@ -6,6 +6,7 @@ pub mod earn;
 pub mod expiry;
 pub mod fields;
 pub mod promotions;
+pub mod refunds;
 pub mod rewards;
 pub mod tiers;
 
@@ -13,7 +14,7 @@ use jiff::tz::TimeZone;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use super::model::{Program, ProgramVersion, TierWindow};
+use super::model::{DEFAULT_REFUND_WINDOW_DAYS, Program, ProgramVersion, TierWindow};
 use super::parse::{ProgramError, RawFile, line_of};
 
 /// Builds errors that name the line of a value in `source`.
@@ -67,6 +68,10 @@ impl<'a> Validator<'a> {
         if p.name.get_ref().trim().is_empty() {
             return self.err("program.name", p.name.span(), "must not be empty");
         }
+        let refund_window_days = match &p.refund_window_days {
+            None => DEFAULT_REFUND_WINDOW_DAYS,
+            Some(days) => self.refund_window(days)?,
+        };
 
         let tiers = self.tiers(raw.tiers)?;
         let earn = self.earn(raw.earn)?;
@@ -85,6 +90,7 @@ impl<'a> Validator<'a> {
             promotions,
             rewards,
             expiry,
+            refund_window_days,
             version: ProgramVersion(hex::encode(&digest[..8])),
         })
     }
