@@ -58,7 +58,7 @@ fn when_program_is_invalid_then_check_and_serve_exit_non_zero_naming_key_and_lin
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("line 24")
+            err.contains("line 28")
                 && err.contains("`earn.on`")
                 && err.contains("subscription.upgrade"),
             "{err}"
@@ -83,9 +83,10 @@ fn when_serve_starts_then_it_listens_and_answers() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.read_line(&mut line).unwrap();
+    // Keep reading what the server prints: a closed pipe would make its next line fail.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let addr = line
         .split("http://")
         .nth(1)
