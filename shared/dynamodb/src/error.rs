@@ -48,13 +48,13 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The state items read do not match the customer item's manifest, even after retrying:
-    /// an item was deleted or written outside this adapter.
-    #[error("state of {customer} is inconsistent: {detail}")]
-    Inconsistent { customer: String, detail: String },
-    /// Two state items of one commit would have the same key (e.g. two lots of one line).
-    #[error("commit for {customer} has two items with key {sk}")]
-    DuplicateItem { customer: String, sk: String },
+    /// The customer item would be larger than DynamoDB accepts. Nothing was written.
+    #[error("customer item of {customer} would be {bytes} bytes, more than the limit of {limit}")]
+    ItemTooLarge {
+        customer: String,
+        bytes: usize,
+        limit: usize,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -74,14 +74,12 @@ impl Error {
 impl From<Error> for StoreError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Attribute { .. } | Error::Json { .. } | Error::Inconsistent { .. } => {
-                StoreError::Corrupt(display_chain(&e))
-            }
+            Error::Attribute { .. } | Error::Json { .. } => StoreError::Corrupt(display_chain(&e)),
             Error::Sdk { .. }
             | Error::TransactionTooLarge { .. }
+            | Error::ItemTooLarge { .. }
             | Error::Cancelled { .. }
-            | Error::Serialise { .. }
-            | Error::DuplicateItem { .. } => StoreError::Unavailable(Box::new(e)),
+            | Error::Serialise { .. } => StoreError::Unavailable(Box::new(e)),
         }
     }
 }

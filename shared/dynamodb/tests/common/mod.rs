@@ -30,7 +30,7 @@ pub async fn fresh_store(test: &str) -> (DynamoStore, RequestCounter) {
 /// moto's `TransactWriteItems` is not atomic when requests overlap: it applies the actions
 /// one by one and undoes a cancelled transaction by restoring a snapshot of the whole table
 /// taken before it started, which also undoes (or half-undoes) a transaction that ran in
-/// between. Seen here as a customer item whose manifest disagrees with its lots. DynamoDB
+/// between. Seen here as a commit undone after it was reported applied. DynamoDB
 /// itself is atomic, so tests with concurrent tasks run each store operation alone; tasks
 /// still interleave between operations (load, engine, commit), which is what the
 /// optimistic-concurrency tests exercise.
