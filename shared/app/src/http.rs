@@ -9,7 +9,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use saguaro_domain::engine::qualifying_points;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
-use saguaro_domain::ports::{Clock, HistoryStore, PageRequest, StateStore};
+use saguaro_domain::ports::{Clock, HistoryStore, PageRequest, RewardPageRequest, StateStore};
 use saguaro_domain::{CustomerId, Event, Program, Provider};
 use serde_json::{Value, json};
 use tracing::{error, warn};
@@ -90,7 +90,7 @@ where
             },
             (&Method::GET, ["customers", provider, id, "rewards"]) => {
                 match customer(provider, id) {
-                    Some(c) => self.get_rewards(&c).await,
+                    Some(c) => self.get_rewards(&c, req.uri().query()).await,
                     None => error_response(StatusCode::NOT_FOUND, "not_found"),
                 }
             }
@@ -178,19 +178,25 @@ where
         )
     }
 
-    async fn get_rewards(&self, customer: &CustomerId) -> Response<Bytes> {
-        let rewards = match self.history.rewards(customer).await {
-            Ok(r) => r,
+    async fn get_rewards(&self, customer: &CustomerId, query: Option<&str>) -> Response<Bytes> {
+        let Some(page) = reward_page_request(query) else {
+            return error_response(StatusCode::BAD_REQUEST, "invalid_query");
+        };
+        let page = match self.history.rewards(customer, page).await {
+            Ok(p) => p,
             Err(e) => return internal(&e),
         };
-        if rewards.is_empty()
+        if page.rewards.is_empty()
             && let Some(missing) = self.unknown(customer).await
         {
             return missing;
         }
         json_response(
             StatusCode::OK,
-            &json!({ "rewards": rewards.iter().map(reward_json).collect::<Vec<_>>() }),
+            &json!({
+                "rewards": page.rewards.iter().map(reward_json).collect::<Vec<_>>(),
+                "next_cursor": page.next.map(|at| at.to_string()),
+            }),
         )
     }
 
@@ -210,21 +216,27 @@ fn customer(provider: &str, id: &str) -> Option<CustomerId> {
     (provider != Provider::Scheduler && !id.is_empty()).then(|| CustomerId::new(provider, id))
 }
 
-fn page_request(query: Option<&str>) -> Option<PageRequest> {
-    let mut page = PageRequest {
-        limit: DEFAULT_PAGE,
-        before: None,
-    };
+/// `?limit=&cursor=` of a listing, the cursor parsed as `T`: `None` when either is invalid.
+fn page_query<T: std::str::FromStr>(query: Option<&str>) -> Option<(usize, Option<T>)> {
+    let (mut limit, mut cursor) = (DEFAULT_PAGE, None);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
-            "limit" => page.limit = value.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n))?,
+            "limit" => limit = value.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n))?,
             "cursor" if value.is_empty() => {}
-            "cursor" => page.before = Some(value.parse().ok()?),
+            "cursor" => cursor = Some(value.parse().ok()?),
             _ => {}
         }
     }
-    Some(page)
+    Some((limit, cursor))
+}
+
+fn page_request(query: Option<&str>) -> Option<PageRequest> {
+    page_query(query).map(|(limit, before)| PageRequest { limit, before })
+}
+
+fn reward_page_request(query: Option<&str>) -> Option<RewardPageRequest> {
+    page_query(query).map(|(limit, before)| RewardPageRequest { limit, before })
 }
 
 /// 413 for an oversized body, 415 for a body that is not JSON; `None` when it may be read.
@@ -326,6 +338,22 @@ mod tests {
                 before: Some(17)
             })
         );
+    }
+
+    #[test]
+    fn when_a_rewards_query_has_a_cursor_then_it_is_a_position() {
+        assert_eq!(
+            reward_page_request(Some("limit=5&cursor=12.3")),
+            Some(RewardPageRequest {
+                limit: 5,
+                before: Some(saguaro_domain::ports::RewardPosition {
+                    version: 12,
+                    index: 3
+                })
+            })
+        );
+        assert_eq!(reward_page_request(Some("cursor=12")), None);
+        assert_eq!(reward_page_request(Some("cursor=x.1")), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
-use saguaro_domain::ports::EventMarker;
+use saguaro_domain::ports::{EventMarker, RewardPosition};
 use saguaro_domain::state::CustomerState;
 use serde::Serialize;
 
@@ -255,12 +255,12 @@ pub(crate) fn decode_line(item: &Item) -> Result<LedgerLine> {
     Reader::new(item).doc(keys::DOC)
 }
 
-/// A reward row. `(version, index)` of the commit that created it restore commit order,
-/// which the id-sorted sort key does not keep.
-pub(crate) fn reward_item(reward: &RewardOutbox, version: u64, index: usize) -> Result<Item> {
+/// A reward row, keyed by where it was committed (`version`, `index` in the commit), which
+/// is also kept as attributes.
+pub(crate) fn reward_item(reward: &RewardOutbox, at: RewardPosition) -> Result<Item> {
     let mut item = keyed(
         keys::customer_pk(&reward.customer),
-        keys::reward_sk(&reward.id),
+        keys::reward_sk(at),
         "reward",
     );
     let status = match reward.delivery {
@@ -268,17 +268,22 @@ pub(crate) fn reward_item(reward: &RewardOutbox, version: u64, index: usize) -> 
         Delivery::Delivered { .. } => "delivered",
         Delivery::Failed { .. } => "failed",
     };
+    item.insert(keys::ID.to_owned(), s(&reward.id));
     item.insert(keys::DELIVERY.to_owned(), s(status));
-    item.insert(keys::WRITTEN_AT.to_owned(), n(version));
-    item.insert(keys::SEQ.to_owned(), n(index));
+    item.insert(keys::WRITTEN_AT.to_owned(), n(at.version));
+    item.insert(keys::SEQ.to_owned(), n(at.index));
     item.insert(keys::DOC.to_owned(), json("reward", reward)?);
     Ok(item)
 }
 
-/// The reward and its commit order.
-pub(crate) fn decode_reward(item: &Item) -> Result<((u64, u64), RewardOutbox)> {
+/// The reward and where it was committed.
+pub(crate) fn decode_reward(item: &Item) -> Result<(RewardPosition, RewardOutbox)> {
     let r = Reader::new(item);
-    Ok(((r.n(keys::WRITTEN_AT)?, r.n(keys::SEQ)?), r.doc(keys::DOC)?))
+    let at = RewardPosition {
+        version: r.n(keys::WRITTEN_AT)?,
+        index: r.n(keys::SEQ)?,
+    };
+    Ok((at, r.doc(keys::DOC)?))
 }
 
 pub(crate) fn marker_item(marker: &EventMarker, applied_at: Timestamp, expires_at: i64) -> Item {

@@ -9,7 +9,7 @@
 //! | expiry index: the day the customer's soonest lot expires | `CUST#…` | `I#EXP` | `EXP#{yyyy-mm-dd}` / `CUST#…` |
 //! | anniversary index: a subscription's start | `CUST#…` | `I#ANNIV#{subscription id}` | `ANNIV#{MM-DD}` / `CUST#…#{subscription id}` |
 //! | ledger line | `CUST#…` | `L#{seq:020}` | |
-//! | reward outbox row | `CUST#…` | `R#{reward id}` | |
+//! | reward outbox row | `CUST#…` | `R#{version:020}#{index:04}` (commit order) | |
 //! | event marker | `EVT#{event id}` | `CUST#{provider}#{id}` | |
 //!
 //! The state is one item, so loading it is one GetItem and no read can see half a commit.
@@ -24,6 +24,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use saguaro_domain::ids::{CustomerId, EventId, Provider};
 use saguaro_domain::ledger::LineSeq;
+use saguaro_domain::ports::RewardPosition;
 
 /// The table's partition key (string).
 pub const PK: &str = "pk";
@@ -59,11 +60,12 @@ pub const PAYMENTS: &str = "pay";
 pub const WRITTEN_AT: &str = "v";
 /// Expiry index: the soonest expiry day, `yyyy-mm-dd` (string).
 pub const EXPIRES_ON: &str = "expires_on";
-/// Anniversary index: the subscription's id (string).
+/// Anniversary index: the subscription's id; reward row: the reward's id (string).
 pub const ID: &str = "id";
 /// Anniversary index: the subscription's start, RFC 3339 (string).
 pub const STARTED_AT: &str = "started_at";
 /// Ledger line: its sequence number (number).
+/// (Reward rows: their index in the commit.)
 pub const SEQ: &str = "seq";
 /// Reward: delivery status (`pending`, `delivered`, `failed`), readable without the document.
 pub const DELIVERY: &str = "delivery";
@@ -106,9 +108,14 @@ pub fn line_sk(seq: LineSeq) -> String {
     format!("{LINE_PREFIX}{seq:020}")
 }
 
-/// Sort key of reward outbox row `reward_id`.
-pub fn reward_sk(reward_id: &str) -> String {
-    format!("{REWARD_PREFIX}{reward_id}")
+/// The highest index a reward row can have within one commit (the key has four digits;
+/// validation allows 16 rewards, so a commit has at most 32 rows).
+pub const MAX_REWARD_INDEX: u32 = 9_999;
+
+/// Sort key of the reward outbox row committed at `at`: string order is commit order, so
+/// the rewards page newest first like the ledger.
+pub fn reward_sk(at: RewardPosition) -> String {
+    format!("{REWARD_PREFIX}{:020}#{:04}", at.version, at.index)
 }
 
 /// Partition key of the "event applied" marker.
@@ -161,11 +168,19 @@ mod tests {
     fn when_sequences_are_padded_then_string_order_is_numeric_order() {
         assert!(line_sk(9) < line_sk(10));
         assert!(line_sk(10) < line_sk(u64::MAX));
+        let at = |version, index| RewardPosition { version, index };
+        assert!(reward_sk(at(9, 12)) < reward_sk(at(10, 0)));
+        assert!(reward_sk(at(10, 9)) < reward_sk(at(10, 10)));
+        assert!(reward_sk(at(10, MAX_REWARD_INDEX)) < reward_sk(at(11, 0)));
     }
 
     #[test]
     fn when_items_are_keyed_then_lines_rewards_and_indexes_never_share_a_prefix() {
-        let (line, reward, meta) = (line_sk(1), reward_sk("r"), META_SK);
+        let first = RewardPosition {
+            version: 1,
+            index: 0,
+        };
+        let (line, reward, meta) = (line_sk(1), reward_sk(first), META_SK);
         for index in [EXPIRY_INDEX_SK.to_owned(), anniversary_index_sk("sub_1")] {
             assert!(index.starts_with("I#"), "{index}");
             assert!(

@@ -37,8 +37,8 @@ use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, StateStore,
-    StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardPosition, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -141,33 +141,6 @@ impl DynamoStore {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", keys::GSI1_PK)
                 .expression_attribute_values(":pk", item::str_value(gsi1pk.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::sdk("Query", e))?;
-            out.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-
-    /// All items of `customer`'s partition whose sort key starts with `prefix`, in key order.
-    async fn query_prefix(&self, customer: &CustomerId, prefix: &str) -> Result<Vec<Item>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", item::str_value(keys::customer_pk(customer)))
-                .expression_attribute_values(":prefix", item::str_value(prefix))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -458,7 +431,16 @@ impl DynamoStore {
             actions.push(self.put_action(self.put(item::line_item(line)?))?);
         }
         for (i, reward) in rewards.iter().enumerate() {
-            actions.push(self.put_action(self.put(item::reward_item(reward, version, i)?))?);
+            let index = u32::try_from(i)
+                .ok()
+                .filter(|i| *i <= keys::MAX_REWARD_INDEX)
+                .ok_or_else(|| Error::TransactionTooLarge {
+                    customer: customer.to_string(),
+                    items: total,
+                    limit: MAX_TRANSACTION_ITEMS,
+                })?;
+            let at = RewardPosition { version, index };
+            actions.push(self.put_action(self.put(item::reward_item(reward, at)?))?);
         }
         Ok(actions)
     }
@@ -477,17 +459,16 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn ledger_page(&self, customer: &CustomerId, page: PageRequest) -> Result<LedgerPage> {
-        let empty = LedgerPage {
-            lines: Vec::new(),
-            next: None,
-        };
-        if page.limit == 0 || page.before == Some(0) {
-            return Ok(empty);
-        }
-        // One more than asked: tells whether another page exists without a second request.
-        let want = page.limit.saturating_add(1);
-        let mut lines = Vec::new();
+    /// Up to `want` items of `customer` under `prefix`, newest (highest key) first, from
+    /// `hi` (inclusive) down when given.
+    async fn newest_first(
+        &self,
+        customer: &CustomerId,
+        prefix: &str,
+        hi: Option<String>,
+        want: usize,
+    ) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let mut q = self
@@ -496,29 +477,46 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .consistent_read(true)
                 .scan_index_forward(false)
-                .limit(i32::try_from(want - lines.len()).unwrap_or(i32::MAX))
+                .limit(i32::try_from(want - items.len()).unwrap_or(i32::MAX))
                 .expression_attribute_names("#pk", keys::PK)
                 .expression_attribute_names("#sk", keys::SK)
                 .expression_attribute_values(":pk", item::str_value(keys::customer_pk(customer)))
                 .set_exclusive_start_key(start);
-            q = match page.before {
+            q = match &hi {
                 None => q
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_values(":prefix", item::str_value(keys::LINE_PREFIX)),
-                Some(before) => q
+                    .expression_attribute_values(":prefix", item::str_value(prefix)),
+                Some(hi) => q
                     .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":lo", item::str_value(keys::LINE_PREFIX))
-                    .expression_attribute_values(":hi", item::str_value(keys::line_sk(before - 1))),
+                    .expression_attribute_values(":lo", item::str_value(prefix))
+                    .expression_attribute_values(":hi", item::str_value(hi.clone())),
             };
             let out = q.send().await.map_err(|e| Error::sdk("Query", e))?;
-            for it in out.items.unwrap_or_default() {
-                lines.push(item::decode_line(&it)?);
-            }
+            items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
-            if start.is_none() || lines.len() >= want {
-                break;
+            if start.is_none() || items.len() >= want {
+                return Ok(items);
             }
         }
+    }
+
+    async fn ledger_page(&self, customer: &CustomerId, page: PageRequest) -> Result<LedgerPage> {
+        if page.limit == 0 || page.before == Some(0) {
+            return Ok(LedgerPage {
+                lines: Vec::new(),
+                next: None,
+            });
+        }
+        // One more than asked: tells whether another page exists without a second request.
+        let want = page.limit.saturating_add(1);
+        let hi = page.before.map(|before| keys::line_sk(before - 1));
+        let items = self
+            .newest_first(customer, keys::LINE_PREFIX, hi, want)
+            .await?;
+        let mut lines = items
+            .iter()
+            .map(item::decode_line)
+            .collect::<Result<Vec<_>>>()?;
         let next = if lines.len() > page.limit {
             lines.truncate(page.limit);
             lines.last().map(|l| l.seq)
@@ -528,14 +526,52 @@ impl DynamoStore {
         Ok(LedgerPage { lines, next })
     }
 
-    async fn reward_rows(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>> {
-        let items = self.query_prefix(customer, keys::REWARD_PREFIX).await?;
+    async fn reward_page(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage> {
+        let empty = RewardPage {
+            rewards: Vec::new(),
+            next: None,
+        };
+        // The position just before `before`, as the highest key to read.
+        let hi = match page.before {
+            None => None,
+            Some(RewardPosition {
+                version: 0,
+                index: 0,
+            }) => return Ok(empty),
+            Some(RewardPosition { version, index: 0 }) => Some(keys::reward_sk(RewardPosition {
+                version: version - 1,
+                index: keys::MAX_REWARD_INDEX,
+            })),
+            Some(RewardPosition { version, index }) => Some(keys::reward_sk(RewardPosition {
+                version,
+                index: index - 1,
+            })),
+        };
+        if page.limit == 0 {
+            return Ok(empty);
+        }
+        let want = page.limit.saturating_add(1);
+        let items = self
+            .newest_first(customer, keys::REWARD_PREFIX, hi, want)
+            .await?;
         let mut rows = items
             .iter()
             .map(item::decode_reward)
             .collect::<Result<Vec<_>>>()?;
-        rows.sort_by_key(|(order, _)| *order);
-        Ok(rows.into_iter().map(|(_, r)| r).collect())
+        let next = if rows.len() > page.limit {
+            rows.truncate(page.limit);
+            rows.last().map(|(at, _)| *at)
+        } else {
+            None
+        };
+        Ok(RewardPage {
+            rewards: rows.into_iter().map(|(_, r)| r).collect(),
+            next,
+        })
     }
 }
 
@@ -558,7 +594,11 @@ impl HistoryStore for DynamoStore {
         Ok(self.ledger_page(customer, page).await?)
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
-        Ok(self.reward_rows(customer).await?)
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
+        Ok(self.reward_page(customer, page).await?)
     }
 }

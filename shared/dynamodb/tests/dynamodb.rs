@@ -16,7 +16,8 @@ use saguaro_domain::ids::{CustomerId, EventId, PaymentKey, Provider};
 use saguaro_domain::ledger::{Delivery, LedgerLine, LineKind, RewardOutbox};
 use saguaro_domain::money::Money;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, RewardPageRequest, StateStore,
+    StoreError,
 };
 use saguaro_domain::program::{ProgramVersion, RewardKind};
 use saguaro_domain::state::{
@@ -195,11 +196,26 @@ async fn all_lines(store: &impl HistoryStore, c: &CustomerId) -> Vec<LedgerLine>
     }
 }
 
+/// Every reward row, newest first.
+async fn all_rewards(store: &impl HistoryStore, c: &CustomerId) -> Vec<RewardOutbox> {
+    store
+        .rewards(
+            c,
+            RewardPageRequest {
+                limit: 100,
+                before: None,
+            },
+        )
+        .await
+        .unwrap()
+        .rewards
+}
+
 #[tokio::test]
 async fn when_customer_is_unknown_then_load_is_none() {
     let (store, _) = fresh_store("unknown").await;
     assert_eq!(store.load(&cust("nobody")).await.unwrap(), None);
-    assert!(store.rewards(&cust("nobody")).await.unwrap().is_empty());
+    assert!(all_rewards(&store, &cust("nobody")).await.is_empty());
     assert!(all_lines(&store, &cust("nobody")).await.is_empty());
 }
 
@@ -215,10 +231,10 @@ async fn when_state_is_committed_then_load_returns_it_whole() {
     // A second store (cold cache) reads the same thing.
     let other = DynamoStore::new(store.client().clone(), store.table());
     assert_eq!(other.load(&c).await.unwrap(), Some(want));
-    let rewards = store.rewards(&c).await.unwrap();
+    let rewards = all_rewards(&store, &c).await;
     let ids: Vec<&str> = rewards.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["rw-b", "rw-a"], "rewards keep commit order");
-    assert_eq!(rewards[0], reward(&c, "rw-b"));
+    assert_eq!(ids, ["rw-a", "rw-b"], "newest first: commit order reversed");
+    assert_eq!(rewards[1], reward(&c, "rw-b"));
 }
 
 #[tokio::test]
@@ -384,7 +400,7 @@ async fn when_the_version_is_stale_then_commit_conflicts_and_writes_nothing() {
 
     assert_eq!(store.load(&c).await.unwrap(), Some(before));
     assert_eq!(all_lines(&store, &c).await.len(), 2);
-    assert_eq!(store.rewards(&c).await.unwrap().len(), 2);
+    assert_eq!(all_rewards(&store, &c).await.len(), 2);
     // The marker of the refused commit was not written either: it can still apply.
     let mut retry = first_commit(&c);
     retry.marker = marker(&c, "evt-new", "h");

@@ -9,7 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 use saguaro_domain::ids::{CustomerId, EventId};
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    RewardPosition, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -18,7 +19,8 @@ struct Customer {
     state: Option<CustomerState>,
     /// Oldest first (sequence order).
     lines: Vec<LedgerLine>,
-    rewards: Vec<RewardOutbox>,
+    /// Oldest first (commit order).
+    rewards: Vec<(RewardPosition, RewardOutbox)>,
 }
 
 // foldhash: these maps are hit twice per event; SipHash's DoS resistance buys nothing for an
@@ -76,10 +78,16 @@ impl EmbeddedStore {
                 .markers
                 .insert((marker.event_id, marker.customer), marker.payload_hash);
         }
+        let version = commit.state.version;
         let entry = inner.customers.entry(customer).or_default();
         entry.state = Some(commit.state);
         entry.lines.extend(commit.lines);
-        entry.rewards.extend(commit.rewards);
+        entry
+            .rewards
+            .extend(commit.rewards.into_iter().enumerate().map(|(i, r)| {
+                let index = u32::try_from(i).unwrap_or(u32::MAX);
+                (RewardPosition { version, index }, r)
+            }));
         Ok(CommitOutcome::Applied)
     }
 }
@@ -121,13 +129,31 @@ impl HistoryStore for EmbeddedStore {
         Ok(LedgerPage { lines, next })
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
-        Ok(self
-            .lock()?
-            .customers
-            .get(customer)
-            .map(|c| c.rewards.clone())
-            .unwrap_or_default())
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
+        let inner = self.lock()?;
+        let Some(c) = inner.customers.get(customer) else {
+            return Ok(RewardPage {
+                rewards: Vec::new(),
+                next: None,
+            });
+        };
+        let end = match page.before {
+            Some(before) => c.rewards.partition_point(|(at, _)| *at < before),
+            None => c.rewards.len(),
+        };
+        let start = end.saturating_sub(page.limit);
+        let rows = &c.rewards[start..end];
+        let next = (start > 0)
+            .then(|| rows.first().map(|(at, _)| *at))
+            .flatten();
+        Ok(RewardPage {
+            rewards: rows.iter().rev().map(|(_, r)| r.clone()).collect(),
+            next,
+        })
     }
 }
 

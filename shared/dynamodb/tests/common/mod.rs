@@ -7,9 +7,9 @@ use std::sync::LazyLock;
 
 use aws_sdk_dynamodb::Client;
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ledger::RewardOutbox;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 use saguaro_dynamodb::{DynamoStore, RequestCounter};
@@ -62,8 +62,12 @@ impl HistoryStore for OneAtATime {
         self.0.ledger(customer, page).await
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
         let _turn = ONE_AT_A_TIME.lock().await;
-        self.0.rewards(customer).await
+        self.0.rewards(customer, page).await
     }
 }
