@@ -7,6 +7,14 @@
 //! Stripe-shaped ids: a subscription start, then 24 monthly payments of 29.99 USD. The
 //! figure reported is the steady state: payments after the first year, when the customer has
 //! a year of lots and payments behind them.
+//!
+//! Before the state became one compact item: 12 write units per payment in the first year and
+//! 14 after it, 6 items per transaction (marker ~201 B; customer item 626 B growing ~40 B a
+//! payment with its manifest, to 1.5 KB; ledger line; lot ~231 B; payment ~380 B; subscription
+//! snapshot ~318 B). Now: 6 write units, 3 items (marker, customer item, ledger line), each
+//! under 1 KB. The customer item (354 B after the first payment, 829 B after 24) grows here
+//! only by the lots the daily expiry job would have expired (about 5 bytes a month; this
+//! test sends payments only), and payment records stop accumulating after the refund window.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -17,7 +25,7 @@ use std::sync::Arc;
 use jiff::{Span, Timestamp};
 use saguaro_app::Earner;
 use saguaro_domain::{CustomerId, Event, Money, Program, Provider, SubscriptionInfo, Trigger};
-use saguaro_dynamodb::size::transactional_write_units;
+use saguaro_dynamodb::size::{WRITE_UNIT_BYTES, transactional_write_units};
 use saguaro_dynamodb::{DynamoStore, RequestCounter};
 
 use common::{aws, dynamodb, fresh_table, report};
@@ -107,4 +115,12 @@ async fn when_a_monthly_subscriber_pays_then_the_write_units_per_payment_are_cou
         "  steady state (payments 13-{MONTHS}): at most {max} WCU"
     ));
     report(&text);
+    // The goal: marker, customer item and ledger line, each at most 1 KB.
+    assert!(max <= 6, "{text}");
+    for (n, sizes, _) in &per_payment {
+        assert!(
+            sizes.iter().all(|b| *b <= WRITE_UNIT_BYTES),
+            "payment {n}: {sizes:?}"
+        );
+    }
 }

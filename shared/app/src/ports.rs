@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use saguaro_domain::Event;
 pub use saguaro_domain::ports::{
-    Clock, Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, StateStore,
-    StoreError, SystemClock,
+    Clock, Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardPosition, StateStore, StoreError, SystemClock,
 };
 
 /// Where accepted events go: applied at once (local runner) or enqueued (Lambda).

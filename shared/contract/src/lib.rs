@@ -11,10 +11,11 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use saguaro_app::{Applied, EarnError, Earner};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, RewardPageRequest, StateStore,
+    StoreError,
 };
 use saguaro_domain::{
-    CustomerId, CustomerState, Event, EventId, Money, Program, Provider, Trigger,
+    CustomerId, CustomerState, Event, EventId, Money, Program, Provider, RewardOutbox, Trigger,
 };
 
 /// Generates one `#[tokio::test]` per contract case. `$make` is an async closure returning a
@@ -36,6 +37,7 @@ macro_rules! contract_tests {
             commit_without_marker_is_version_checked,
             ledger_pages_newest_first,
             rewards_are_listed_with_their_state,
+            rewards_page_newest_first,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -178,10 +180,32 @@ async fn all_lines<S: HistoryStore>(store: &S, c: &CustomerId) -> Vec<saguaro_do
     }
 }
 
+/// Every reward row of `c`, newest first, through the pages.
+async fn all_rewards<S: HistoryStore>(store: &S, c: &CustomerId) -> Vec<RewardOutbox> {
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let page = match store
+            .rewards(c, RewardPageRequest { limit: 2, before })
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => panic!("rewards failed: {e}"),
+        };
+        assert!(page.rewards.len() <= 2);
+        out.extend(page.rewards);
+        match page.next {
+            Some(n) => before = Some(n),
+            None => return out,
+        }
+    }
+}
+
 pub async fn load_of_unknown_customer_is_none<S: StateStore + HistoryStore>(store: S) {
     let c = customer("nobody");
     assert_eq!(load(&store, &c).await, None);
     assert!(all_lines(&store, &c).await.is_empty());
+    assert!(all_rewards(&store, &c).await.is_empty());
 }
 
 pub async fn commit_then_load_round_trips_the_whole_state<S: StateStore + HistoryStore>(store: S) {
@@ -578,10 +602,7 @@ pub async fn rewards_are_listed_with_their_state<S: StateStore + HistoryStore>(s
         commit(&store, commit_).await.ok(),
         Some(CommitOutcome::Applied)
     );
-    let listed = match store.rewards(&c).await {
-        Ok(r) => r,
-        Err(e) => panic!("rewards: {e}"),
-    };
+    let listed = all_rewards(&store, &c).await;
     let mut ids: Vec<&str> = listed.iter().map(|r| r.id.as_str()).collect();
     ids.sort_unstable();
     let mut want: Vec<&str> = expected.iter().map(|r| r.id.as_str()).collect();
@@ -592,4 +613,44 @@ pub async fn rewards_are_listed_with_their_state<S: StateStore + HistoryStore>(s
             .iter()
             .all(|r| r.delivery == saguaro_domain::Delivery::Pending)
     );
+}
+
+pub async fn rewards_page_newest_first<S: StateStore + HistoryStore>(store: S) {
+    let c = customer("collector");
+    // Seven payments of 500 usd: each earns a 500-point credit (Gold's access reward comes
+    // with the second), eight rows in seven commits.
+    let mut state = CustomerState::new(c.clone());
+    let mut created = Vec::new();
+    for n in 0..7 {
+        let commit_ = commit_for(&state, &payment(&c, n, 50_000));
+        state = commit_.state.clone();
+        created.extend(commit_.rewards.iter().map(|r| r.id.clone()));
+        assert_eq!(
+            commit(&store, commit_).await.ok(),
+            Some(CommitOutcome::Applied)
+        );
+    }
+    assert_eq!(created.len(), 8);
+    let mut pages = 0;
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = match store
+            .rewards(&c, RewardPageRequest { limit: 3, before })
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => panic!("rewards: {e}"),
+        };
+        pages += 1;
+        assert!(page.rewards.len() <= 3);
+        seen.extend(page.rewards.iter().map(|r| r.id.clone()));
+        match page.next {
+            Some(n) => before = Some(n),
+            None => break,
+        }
+    }
+    created.reverse();
+    assert_eq!(seen, created, "newest first, each row once");
+    assert_eq!(pages, 3);
 }

@@ -101,6 +101,47 @@ pub struct LedgerPage {
     pub next: Option<LineSeq>,
 }
 
+/// Where a reward row was committed: the customer version of the commit and the row's place
+/// in it. Orders rows as they were created; a page cursor. Shown as `{version}.{index}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RewardPosition {
+    pub version: u64,
+    pub index: u32,
+}
+
+impl std::fmt::Display for RewardPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.version, self.index)
+    }
+}
+
+impl std::str::FromStr for RewardPosition {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (version, index) = s.split_once('.').unwrap_or((s, ""));
+        Ok(Self {
+            version: version.parse()?,
+            index: index.parse()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RewardPageRequest {
+    pub limit: usize,
+    /// Rows strictly older than this position (from the previous page).
+    pub before: Option<RewardPosition>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RewardPage {
+    /// Newest first.
+    pub rewards: Vec<RewardOutbox>,
+    /// Pass as `before` to get the next page; `None` on the last page.
+    pub next: Option<RewardPosition>,
+}
+
 /// Customer state with its atomic, idempotent commit.
 pub trait StateStore: Send + Sync {
     /// The customer's state, or `None` if nothing was ever committed for them.
@@ -125,10 +166,12 @@ pub trait HistoryStore: Send + Sync {
         page: PageRequest,
     ) -> impl Future<Output = Result<LedgerPage, StoreError>> + Send;
 
+    /// The customer's reward rows, newest first, a page at a time.
     fn rewards(
         &self,
         customer: &CustomerId,
-    ) -> impl Future<Output = Result<Vec<RewardOutbox>, StoreError>> + Send;
+        page: RewardPageRequest,
+    ) -> impl Future<Output = Result<RewardPage, StoreError>> + Send;
 }
 
 impl<T: StateStore> StateStore for std::sync::Arc<T> {
@@ -159,8 +202,9 @@ impl<T: HistoryStore> HistoryStore for std::sync::Arc<T> {
     fn rewards(
         &self,
         customer: &CustomerId,
-    ) -> impl Future<Output = Result<Vec<RewardOutbox>, StoreError>> + Send {
-        (**self).rewards(customer)
+        page: RewardPageRequest,
+    ) -> impl Future<Output = Result<RewardPage, StoreError>> + Send {
+        (**self).rewards(customer, page)
     }
 }
 

@@ -214,6 +214,18 @@ after_days = 30
         .map(|l| (l.points, l.refers_to))
         .collect();
     assert_eq!(expiries, vec![(-10, Some(1))]);
+    // A job that missed a day expires both days in one line, referring to the soonest lot.
+    let late = Event::new(
+        "y",
+        alice(),
+        Trigger::PointsExpired,
+        t("2026-06-03T12:00:00Z"),
+    );
+    let o = apply(&p, &state, &late).unwrap();
+    let expiries: Vec<(i64, Option<u64>)> =
+        o.lines.iter().map(|l| (l.points, l.refers_to)).collect();
+    assert_eq!(expiries, vec![(-20, Some(1))]);
+    assert!(o.state.lots.is_empty());
     assert_eq!(outcomes.len(), 15);
 
     // Points that never expire form one lot, whatever the days.

@@ -284,3 +284,36 @@ fn when_refund_window_is_set_then_it_is_read_and_bounded_and_defaults_to_400_day
         );
     }
 }
+
+#[test]
+fn when_a_trigger_has_more_than_16_rules_or_the_program_more_than_16_rewards_then_it_is_refused() {
+    let header = "[program]\nname = \"Big\"\ntimezone = \"UTC\"\n";
+    let rules = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("[[earn]]\nid = \"r{i}\"\non = \"payment.succeeded\"\npoints = 1\n"))
+            .collect()
+    };
+    let rewards = |n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "[[rewards]]\nid = \"w{i}\"\nkind = \"coupon\"\ncost = 10\ncoupon = \"C{i}\"\n"
+                )
+            })
+            .collect()
+    };
+    assert!(Program::parse(&format!("{header}{}{}", rules(16), rewards(16))).is_ok());
+    let err = Program::parse(&format!("{header}{}", rules(17))).unwrap_err();
+    assert_eq!(
+        (err.key.as_str(), err.line),
+        ("earn.on", 4 + 16 * 4 + 2),
+        "{err}"
+    );
+    let err = Program::parse(&format!("{header}{}", rewards(17))).unwrap_err();
+    assert_eq!(err.key, "rewards", "{err}");
+    // Rules on different triggers count apart.
+    let other: String = (0..16)
+        .map(|i| format!("[[earn]]\nid = \"c{i}\"\non = \"custom.visit\"\npoints = 1\n"))
+        .collect();
+    assert!(Program::parse(&format!("{header}{}{other}", rules(16))).is_ok());
+}

@@ -1,19 +1,22 @@
 //! Counts DynamoDB requests by operation, for tests and benchmarks ("one commit is one
-//! `TransactWriteItems`"), and records the item sizes of every transaction sent, so that
-//! write units can be counted ([`crate::size`]). An SDK interceptor: add it to the client's
+//! `TransactWriteItems`"), records the item sizes of every transaction sent, so that write
+//! units can be counted ([`crate::size`]), and the bytes of the items reads return. An SDK interceptor: add it to the client's
 //! config with `aws_sdk_dynamodb::config::Builder::interceptor(counter.clone())`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use aws_sdk_dynamodb::config::interceptors::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+    BeforeTransmitInterceptorContextRef,
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
+use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 
-use crate::size::{transaction_item_sizes, transactional_write_units};
+use crate::size::{item_size, transaction_item_sizes, transactional_write_units};
 
 /// DynamoDB's JSON protocol names the operation in this header: `DynamoDB_20120810.Query`.
 const TARGET_HEADER: &str = "x-amz-target";
@@ -24,6 +27,7 @@ const TARGET_HEADER: &str = "x-amz-target";
 pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
     transactions: Arc<Mutex<Vec<Vec<usize>>>>,
+    bytes_read: Arc<Mutex<u64>>,
 }
 
 impl RequestCounter {
@@ -49,6 +53,19 @@ impl RequestCounter {
     pub fn reset(&self) {
         self.lock().clear();
         self.transactions_lock().clear();
+        *self.bytes_read_lock() = 0;
+    }
+
+    /// Bytes of the items GetItem and Query answers returned so far (DynamoDB's item sizes:
+    /// what a read is billed by).
+    pub fn bytes_read(&self) -> u64 {
+        *self.bytes_read_lock()
+    }
+
+    fn bytes_read_lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.bytes_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The item sizes (bytes) of each `TransactWriteItems` sent so far, in order.
@@ -92,6 +109,26 @@ impl Intercept for RequestCounter {
             let sizes = transaction_item_sizes(input.transact_items());
             self.transactions_lock().push(sizes);
         }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Ok(output) = context.output_or_error() else {
+            return Ok(());
+        };
+        let bytes: usize = if let Some(got) = output.downcast_ref::<GetItemOutput>() {
+            got.item().map_or(0, item_size)
+        } else if let Some(page) = output.downcast_ref::<QueryOutput>() {
+            page.items().iter().map(item_size).sum()
+        } else {
+            0
+        };
+        *self.bytes_read_lock() += bytes as u64;
         Ok(())
     }
 

@@ -96,13 +96,13 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
-    /// The state items read do not match the customer item's manifest, even after retrying:
-    /// an item was deleted or written outside this adapter.
-    #[error("state of {customer} is inconsistent: {detail}")]
-    Inconsistent { customer: String, detail: String },
-    /// Two state items of one commit would have the same key (e.g. two lots of one line).
-    #[error("commit for {customer} has two items with key {sk}")]
-    DuplicateItem { customer: String, sk: String },
+    /// The customer item would be larger than DynamoDB accepts. Nothing was written.
+    #[error("customer item of {customer} would be {bytes} bytes, more than the limit of {limit}")]
+    ItemTooLarge {
+        customer: String,
+        bytes: usize,
+        limit: usize,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -156,16 +156,14 @@ impl Error {
 impl From<Error> for StoreError {
     fn from(e: Error) -> Self {
         match e {
-            Error::Attribute { .. } | Error::Json { .. } | Error::Inconsistent { .. } => {
-                StoreError::Corrupt(display_chain(&e))
-            }
+            Error::Attribute { .. } | Error::Json { .. } => StoreError::Corrupt(display_chain(&e)),
             Error::Refused { .. }
             | Error::TransactionTooLarge { .. }
+            | Error::ItemTooLarge { .. }
             | Error::Cancelled {
                 permanent: true, ..
             }
-            | Error::Serialise { .. }
-            | Error::DuplicateItem { .. } => StoreError::Rejected(Box::new(e)),
+            | Error::Serialise { .. } => StoreError::Rejected(Box::new(e)),
             Error::Sdk { .. }
             | Error::Cancelled {
                 permanent: false, ..
@@ -293,11 +291,12 @@ mod tests {
             limit: 100,
         };
         assert!(matches!(store_error(too_large), StoreError::Rejected(_)));
-        let duplicate = Error::DuplicateItem {
+        let item_too_large = Error::ItemTooLarge {
             customer: "stripe:cus_1".to_owned(),
-            sk: "S#LOT#1".to_owned(),
+            bytes: 400_001,
+            limit: 400_000,
         };
-        assert!(matches!(store_error(duplicate), StoreError::Rejected(_)));
+        assert!(matches!(store_error(item_too_large), StoreError::Rejected(_)));
         let unserialisable = Error::Serialise {
             what: "customer state",
             source: serde_json::from_str::<u8>("x").unwrap_err(),

@@ -1,49 +1,30 @@
 //! Conversion between domain values and DynamoDB items: the only place that knows how a
-//! `CustomerState`, a ledger line, a reward or a marker is laid out in attributes.
+//! `CustomerState`, its index items, a ledger line, a reward or a marker is laid out in
+//! attributes.
 //!
-//! Keys, numbers the table's conditions and indexes need (version, balance, lot remaining,
-//! expiry day) are plain attributes; the rest of a value is one JSON document attribute
-//! ([`keys::DOC`]), which keeps the item layout stable while domain types grow fields.
+//! Keys and what the table's conditions and indexes need (version, balance, index days) are
+//! plain attributes; the rest of a value is a JSON document attribute ([`keys::DOC`]), and
+//! on the customer item also the compact binary attributes of [`crate::codec`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::Timestamp;
+use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ledger::{Delivery, LedgerLine, LineSeq, RewardOutbox};
-use saguaro_domain::ports::EventMarker;
-use saguaro_domain::state::{CustomerState, Lot, PaymentRecord, SubscriptionSnapshot};
-use serde::{Deserialize, Serialize};
+use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
+use saguaro_domain::ports::{EventMarker, RewardPosition};
+use saguaro_domain::state::CustomerState;
+use serde::Serialize;
 
+use crate::codec::{self, Doc};
 use crate::error::{Error, Result};
 use crate::keys;
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
-
-/// Which state items the customer item vouches for, and the customer version that last
-/// wrote each. `load` checks the items it read against it, so a read that raced a
-/// transaction (DynamoDB queries are read-committed per item, not per transaction) is seen
-/// and retried instead of returning a mix of two versions; `commit` uses it to know which
-/// items of the previous state to delete.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Manifest {
-    /// In the state's order: (earning line, written at).
-    pub lots: Vec<(LineSeq, u64)>,
-    pub payments: BTreeMap<String, u64>,
-    pub subscriptions: BTreeMap<String, u64>,
-}
-
-/// What a state query found.
-#[derive(Debug)]
-pub(crate) enum Decoded {
-    /// No customer item and no state item: never committed.
-    Absent,
-    Loaded(Box<CustomerState>, Manifest),
-    /// The items do not match the customer item's manifest: a transaction was in flight.
-    Torn(String),
-}
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -100,6 +81,14 @@ impl<'a> Reader<'a> {
         }
     }
 
+    pub fn opt_b(&self, name: &'static str) -> Result<Option<&'a [u8]>> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::B(v)) => Ok(Some(v.as_ref())),
+            Some(_) => Err(self.bad(name)),
+        }
+    }
+
     pub fn s(&self, name: &'static str) -> Result<&'a str> {
         self.opt_s(name)?.ok_or_else(|| self.bad(name))
     }
@@ -124,13 +113,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// The customer item: version, balance and tier as attributes, everything that is not a
-/// lot, payment or subscription as the JSON document, and the manifest.
-pub(crate) fn customer_item(state: &CustomerState, manifest: &Manifest) -> Result<Item> {
-    let mut rest = state.clone();
-    rest.lots.clear();
-    rest.payments.clear();
-    rest.subscriptions.clear();
+/// The customer item: version, balance and tier as attributes, lots and payment records as
+/// binary attributes, everything else as the compact JSON document.
+pub(crate) fn customer_item(state: &CustomerState) -> Result<Item> {
     let mut item = keyed(
         keys::customer_pk(&state.customer),
         keys::META_SK.to_owned(),
@@ -141,89 +126,118 @@ pub(crate) fn customer_item(state: &CustomerState, manifest: &Manifest) -> Resul
     if let Some(tier) = &state.tier {
         item.insert(keys::TIER.to_owned(), s(tier));
     }
-    item.insert(keys::DOC.to_owned(), json("customer state", &rest)?);
-    item.insert(keys::MANIFEST.to_owned(), json("manifest", manifest)?);
+    item.insert(
+        keys::DOC.to_owned(),
+        json("customer state", &Doc::of(state))?,
+    );
+    if !state.lots.is_empty() {
+        let lots = codec::encode_lots(&state.lots);
+        item.insert(keys::LOTS.to_owned(), AttributeValue::B(Blob::new(lots)));
+    }
+    if !state.payments.is_empty() {
+        let payments = codec::encode_payments(&state.payments);
+        item.insert(
+            keys::PAYMENTS.to_owned(),
+            AttributeValue::B(Blob::new(payments)),
+        );
+    }
     Ok(item)
 }
 
-pub(crate) fn lot_item(customer: &CustomerId, lot: &Lot, written_at: u64) -> Item {
-    let mut item = keyed(keys::customer_pk(customer), keys::lot_sk(lot.line), "lot");
-    item.insert(keys::LINE.to_owned(), n(lot.line));
-    item.insert(keys::REMAINING.to_owned(), n(lot.remaining));
-    item.insert(keys::WRITTEN_AT.to_owned(), n(written_at));
-    if let Some(day) = lot.expires_on {
-        item.insert(keys::EXPIRES_ON.to_owned(), s(day.to_string()));
-        item.insert(keys::GSI1_PK.to_owned(), s(keys::expiry_gsi_pk(day)));
-        item.insert(
-            keys::GSI1_SK.to_owned(),
-            s(keys::lot_gsi_sk(customer, lot.line)),
-        );
+/// The state in a customer item.
+pub(crate) fn decode_customer(customer: &CustomerId, item: &Item) -> Result<CustomerState> {
+    let r = Reader::new(item);
+    if r.customer()? != *customer {
+        return Err(r.bad(keys::PK));
     }
+    let doc: Doc = r.doc(keys::DOC)?;
+    let lots = match r.opt_b(keys::LOTS)? {
+        None => Vec::new(),
+        Some(bytes) => codec::decode_lots(bytes).map_err(|_| r.bad(keys::LOTS))?,
+    };
+    let payments = match r.opt_b(keys::PAYMENTS)? {
+        None => BTreeMap::new(),
+        Some(bytes) => codec::decode_payments(bytes).map_err(|_| r.bad(keys::PAYMENTS))?,
+    };
+    let tier = r.opt_s(keys::TIER)?.map(str::to_owned);
+    doc.into_state(
+        customer.clone(),
+        r.n(keys::VERSION)?,
+        r.n(keys::BALANCE)?,
+        tier,
+        lots,
+        payments,
+    )
+    .map_err(|_| r.bad(keys::DOC))
+}
+
+/// What a customer's index items say: the day their soonest lot expires and when each
+/// subscription started. Derived from the state, so a commit knows which index items changed
+/// by comparing the state before and after.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Indexed {
+    pub expires: Option<Date>,
+    pub started: BTreeMap<String, Timestamp>,
+}
+
+impl Indexed {
+    pub fn of(state: &CustomerState) -> Self {
+        Self {
+            expires: state.lots.iter().filter_map(|l| l.expires_on).min(),
+            started: state
+                .subscriptions
+                .iter()
+                .filter_map(|(id, s)| s.started_at.map(|t| (id.clone(), t)))
+                .collect(),
+        }
+    }
+}
+
+/// The expiry index item: the customer, under the day their soonest lot expires.
+pub(crate) fn expiry_index_item(customer: &CustomerId, day: Date) -> Item {
+    let pk = keys::customer_pk(customer);
+    let mut item = keyed(pk.clone(), keys::EXPIRY_INDEX_SK.to_owned(), "expiry-index");
+    item.insert(keys::EXPIRES_ON.to_owned(), s(day.to_string()));
+    item.insert(keys::GSI1_PK.to_owned(), s(keys::expiry_gsi_pk(day)));
+    item.insert(keys::GSI1_SK.to_owned(), s(pk));
     item
 }
 
-pub(crate) fn decode_lot(item: &Item) -> Result<(CustomerId, Lot)> {
-    let r = Reader::new(item);
-    let expires_on = match r.opt_s(keys::EXPIRES_ON)? {
-        None => None,
-        Some(day) => Some(day.parse().map_err(|_| r.bad(keys::EXPIRES_ON))?),
-    };
-    let lot = Lot {
-        line: r.n(keys::LINE)?,
-        expires_on,
-        remaining: r.n(keys::REMAINING)?,
-    };
-    Ok((r.customer()?, lot))
+pub(crate) fn decode_expiry_index(item: &Item) -> Result<CustomerId> {
+    Reader::new(item).customer()
 }
 
-pub(crate) fn payment_item(
+/// The anniversary index item of a subscription that started at `started_at`.
+pub(crate) fn anniversary_index_item(
     customer: &CustomerId,
     id: &str,
-    record: &PaymentRecord,
-    written_at: u64,
-) -> Result<Item> {
-    let mut item = keyed(keys::customer_pk(customer), keys::payment_sk(id), "payment");
-    item.insert(keys::ID.to_owned(), s(id));
-    item.insert(keys::WRITTEN_AT.to_owned(), n(written_at));
-    item.insert(keys::DOC.to_owned(), json("payment record", record)?);
-    Ok(item)
-}
-
-pub(crate) fn subscription_item(
-    customer: &CustomerId,
-    id: &str,
-    snapshot: &SubscriptionSnapshot,
-    written_at: u64,
-) -> Result<Item> {
+    started_at: Timestamp,
+) -> Item {
     let mut item = keyed(
         keys::customer_pk(customer),
-        keys::subscription_sk(id),
-        "subscription",
+        keys::anniversary_index_sk(id),
+        "anniversary-index",
     );
     item.insert(keys::ID.to_owned(), s(id));
-    item.insert(keys::WRITTEN_AT.to_owned(), n(written_at));
+    item.insert(keys::STARTED_AT.to_owned(), s(started_at.to_string()));
     item.insert(
-        keys::DOC.to_owned(),
-        json("subscription snapshot", snapshot)?,
+        keys::GSI1_PK.to_owned(),
+        s(keys::anniversary_gsi_pk_of(started_at)),
     );
-    if let Some(started_at) = snapshot.started_at {
-        item.insert(
-            keys::GSI1_PK.to_owned(),
-            s(keys::anniversary_gsi_pk_of(started_at)),
-        );
-        item.insert(
-            keys::GSI1_SK.to_owned(),
-            s(keys::subscription_gsi_sk(customer, id)),
-        );
-    }
-    Ok(item)
+    item.insert(
+        keys::GSI1_SK.to_owned(),
+        s(keys::subscription_gsi_sk(customer, id)),
+    );
+    item
 }
 
-pub(crate) fn decode_subscription(
-    item: &Item,
-) -> Result<(CustomerId, String, SubscriptionSnapshot)> {
+pub(crate) fn decode_anniversary_index(item: &Item) -> Result<(CustomerId, String, Timestamp)> {
     let r = Reader::new(item);
-    Ok((r.customer()?, r.s(keys::ID)?.to_owned(), r.doc(keys::DOC)?))
+    let started_at = r
+        .s(keys::STARTED_AT)?
+        .parse()
+        .map_err(|_| r.bad(keys::STARTED_AT))?;
+    Ok((r.customer()?, r.s(keys::ID)?.to_owned(), started_at))
 }
 
 pub(crate) fn line_item(line: &LedgerLine) -> Result<Item> {
@@ -241,12 +255,12 @@ pub(crate) fn decode_line(item: &Item) -> Result<LedgerLine> {
     Reader::new(item).doc(keys::DOC)
 }
 
-/// A reward row. `(version, index)` of the commit that created it restore commit order,
-/// which the id-sorted sort key does not keep.
-pub(crate) fn reward_item(reward: &RewardOutbox, version: u64, index: usize) -> Result<Item> {
+/// A reward row, keyed by where it was committed (`version`, `index` in the commit), which
+/// is also kept as attributes.
+pub(crate) fn reward_item(reward: &RewardOutbox, at: RewardPosition) -> Result<Item> {
     let mut item = keyed(
         keys::customer_pk(&reward.customer),
-        keys::reward_sk(&reward.id),
+        keys::reward_sk(at),
         "reward",
     );
     let status = match reward.delivery {
@@ -254,17 +268,22 @@ pub(crate) fn reward_item(reward: &RewardOutbox, version: u64, index: usize) -> 
         Delivery::Delivered { .. } => "delivered",
         Delivery::Failed { .. } => "failed",
     };
+    item.insert(keys::ID.to_owned(), s(&reward.id));
     item.insert(keys::DELIVERY.to_owned(), s(status));
-    item.insert(keys::WRITTEN_AT.to_owned(), n(version));
-    item.insert(keys::SEQ.to_owned(), n(index));
+    item.insert(keys::WRITTEN_AT.to_owned(), n(at.version));
+    item.insert(keys::SEQ.to_owned(), n(at.index));
     item.insert(keys::DOC.to_owned(), json("reward", reward)?);
     Ok(item)
 }
 
-/// The reward and its commit order.
-pub(crate) fn decode_reward(item: &Item) -> Result<((u64, u64), RewardOutbox)> {
+/// The reward and where it was committed.
+pub(crate) fn decode_reward(item: &Item) -> Result<(RewardPosition, RewardOutbox)> {
     let r = Reader::new(item);
-    Ok(((r.n(keys::WRITTEN_AT)?, r.n(keys::SEQ)?), r.doc(keys::DOC)?))
+    let at = RewardPosition {
+        version: r.n(keys::WRITTEN_AT)?,
+        index: r.n(keys::SEQ)?,
+    };
+    Ok((at, r.doc(keys::DOC)?))
 }
 
 pub(crate) fn marker_item(marker: &EventMarker, applied_at: Timestamp, expires_at: i64) -> Item {
@@ -281,99 +300,6 @@ pub(crate) fn marker_item(marker: &EventMarker, applied_at: Timestamp, expires_a
     item.insert(keys::APPLIED_AT.to_owned(), s(applied_at.to_string()));
     item.insert(keys::TTL.to_owned(), n(expires_at));
     item
-}
-
-/// Rebuilds a customer's state from the items under their `S#` prefix, checking them
-/// against the manifest.
-pub(crate) fn decode_state(customer: &CustomerId, items: &[Item]) -> Result<Decoded> {
-    let mut meta = None;
-    let mut lots: HashMap<LineSeq, (Lot, u64)> = HashMap::new();
-    let mut payments: HashMap<String, (PaymentRecord, u64)> = HashMap::new();
-    let mut subscriptions: HashMap<String, (SubscriptionSnapshot, u64)> = HashMap::new();
-    for item in items {
-        let r = Reader::new(item);
-        match r.s(keys::KIND)? {
-            "customer" => meta = Some(item),
-            "lot" => {
-                let (_, lot) = decode_lot(item)?;
-                lots.insert(lot.line, (lot, r.n(keys::WRITTEN_AT)?));
-            }
-            "payment" => {
-                payments.insert(
-                    r.s(keys::ID)?.to_owned(),
-                    (r.doc(keys::DOC)?, r.n(keys::WRITTEN_AT)?),
-                );
-            }
-            "subscription" => {
-                subscriptions.insert(
-                    r.s(keys::ID)?.to_owned(),
-                    (r.doc(keys::DOC)?, r.n(keys::WRITTEN_AT)?),
-                );
-            }
-            _ => return Err(r.bad(keys::KIND)),
-        }
-    }
-    let Some(meta) = meta else {
-        return Ok(if items.is_empty() {
-            Decoded::Absent
-        } else {
-            Decoded::Torn(format!("{} state items but no customer item", items.len()))
-        });
-    };
-    let r = Reader::new(meta);
-    let manifest: Manifest = r.doc(keys::MANIFEST)?;
-    let mut state: CustomerState = r.doc(keys::DOC)?;
-    state.version = r.n(keys::VERSION)?;
-    if state.customer != *customer {
-        return Err(r.bad(keys::DOC));
-    }
-    if lots.len() != manifest.lots.len()
-        || payments.len() != manifest.payments.len()
-        || subscriptions.len() != manifest.subscriptions.len()
-    {
-        return Ok(Decoded::Torn(format!(
-            "manifest of version {} lists {}/{}/{} lots/payments/subscriptions, read {}/{}/{}",
-            state.version,
-            manifest.lots.len(),
-            manifest.payments.len(),
-            manifest.subscriptions.len(),
-            lots.len(),
-            payments.len(),
-            subscriptions.len()
-        )));
-    }
-    for (line, at) in &manifest.lots {
-        match lots.remove(line) {
-            Some((lot, v)) if v == *at => state.lots.push(lot),
-            _ => return Ok(Decoded::Torn(format!("lot {line} is not at version {at}"))),
-        }
-    }
-    for (id, at) in &manifest.payments {
-        match payments.remove(id) {
-            Some((p, v)) if v == *at => {
-                let key = id.parse().map_err(|_| r.bad(keys::ID))?;
-                state.payments.insert(key, p);
-            }
-            _ => {
-                return Ok(Decoded::Torn(format!(
-                    "payment {id} is not at version {at}"
-                )));
-            }
-        }
-    }
-    for (id, at) in &manifest.subscriptions {
-        match subscriptions.remove(id) {
-            Some((sub, v)) if v == *at => {
-                state.subscriptions.insert(id.clone(), sub);
-            }
-            _ => {
-                return Ok(Decoded::Torn(format!(
-                    "subscription {id} is not at version {at}"
-                )));
-            }
-        }
-    }
-    Ok(Decoded::Loaded(Box::new(state), manifest))
 }
 
 /// Whether the stored marker `item` (from a cancelled transaction or a read) records the

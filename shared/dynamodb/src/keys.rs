@@ -1,37 +1,39 @@
 //! Every key and attribute name of the Saguaro table, in one place.
 //!
 //! One table, two string key attributes (`pk`, `sk`) and one sparse GSI (`gsi1`: `gsi1pk`,
-//! `gsi1sk`). A customer's items share one partition so that loading their state is one
-//! Query:
+//! `gsi1sk`). A customer's items share one partition:
 //!
 //! | item | `pk` | `sk` | `gsi1pk` / `gsi1sk` |
 //! |---|---|---|---|
-//! | customer (version, balance, scalars, manifest) | `CUST#{provider}#{id}` | `S#META` | |
-//! | point lot | `CUST#…` | `S#LOT#{line:020}` | `EXP#{yyyy-mm-dd}` / `CUST#…#{line:020}` (only if it expires) |
-//! | payment record | `CUST#…` | `S#PAY#{payment id}` | |
-//! | subscription snapshot | `CUST#…` | `S#SUB#{subscription id}` | `ANNIV#{MM-DD}` / `CUST#…#{subscription id}` (only if `started_at` is known) |
+//! | customer: the whole state (version, balance, tier, `doc`, binary `lots` and `pay`) | `CUST#{provider}#{id}` | `S#META` | |
+//! | expiry index: the day the customer's soonest lot expires | `CUST#…` | `I#EXP` | `EXP#{yyyy-mm-dd}` / `CUST#…` |
+//! | anniversary index: a subscription's start | `CUST#…` | `I#ANNIV#{subscription id}` | `ANNIV#{MM-DD}` / `CUST#…#{subscription id}` |
 //! | ledger line | `CUST#…` | `L#{seq:020}` | |
-//! | reward outbox row | `CUST#…` | `R#{reward id}` | |
+//! | reward outbox row | `CUST#…` | `R#{version:020}#{index:04}` (commit order) | |
 //! | event marker (customer, payload hash) | `EVT#{event id}` | `MARKER` | |
 //!
-//! State items sort under `S#`, so `begins_with(sk, "S#")` reads exactly the state; ledger
-//! lines (`L#`) and rewards (`R#`) sit beside it and are never read by `load`. The event
-//! marker lives in its own partition, keyed by the event id alone: one event id is one
-//! event, so the id applied to one customer cannot be applied again to another (the
-//! marker's [`MARKER_CUSTOMER`] and [`PAYLOAD_HASH`] tell a redelivery from a reused id). It
-//! carries the numeric TTL attribute [`TTL`].
+//! The state is one item, so loading it is one GetItem and no read can see half a commit.
+//! What the daily job looks up by day lives in small index items beside it, rewritten only
+//! when the day they hold changes (so not by a typical payment). Ledger lines (`L#`) and
+//! rewards (`R#`) are never read by `load`. The event marker lives in its own partition,
+//! keyed by the event id alone: one event id is one event, so the id applied to one customer
+//! cannot be applied again to another (the marker's [`MARKER_CUSTOMER`] and
+//! [`PAYLOAD_HASH`] tell a redelivery from a reused id). It carries the numeric TTL
+//! attribute [`TTL`].
 
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use saguaro_domain::ids::{CustomerId, EventId, Provider};
 use saguaro_domain::ledger::LineSeq;
+use saguaro_domain::ports::RewardPosition;
 
 /// The table's partition key (string).
 pub const PK: &str = "pk";
 /// The table's sort key (string).
 pub const SK: &str = "sk";
-/// The only global secondary index: lots by expiry day, subscriptions by anniversary.
+/// The only global secondary index: customers by their soonest expiry day, subscriptions by
+/// anniversary.
 pub const GSI1: &str = "gsi1";
 /// `gsi1`'s partition key (string); absent on items that are not in the index.
 pub const GSI1_PK: &str = "gsi1pk";
@@ -40,7 +42,7 @@ pub const GSI1_SK: &str = "gsi1sk";
 /// Epoch seconds after which DynamoDB deletes the item (event markers only).
 pub const TTL: &str = "ttl";
 
-/// What kind of item this is (`customer`, `lot`, `payment`, `subscription`, `line`,
+/// What kind of item this is (`customer`, `expiry-index`, `anniversary-index`, `line`,
 /// `reward`, `marker`): for people reading the table, not for the code.
 pub const KIND: &str = "kind";
 /// Customer item: optimistic-concurrency version (number).
@@ -49,21 +51,23 @@ pub const VERSION: &str = "version";
 pub const BALANCE: &str = "balance";
 /// Customer item: the current tier (string), when there is one.
 pub const TIER: &str = "tier";
-/// JSON document: the rest of the item's domain value.
+/// JSON document: the rest of the item's domain value (compact on the customer item, see
+/// [`crate::codec`]).
 pub const DOC: &str = "doc";
-/// Customer item: which state items exist and the version each was last written at (JSON).
-pub const MANIFEST: &str = "manifest";
-/// State items: the customer version that last wrote the item (number).
+/// Customer item: the lots (binary, [`crate::codec`]).
+pub const LOTS: &str = "lots";
+/// Customer item: the payment records (binary, [`crate::codec`]).
+pub const PAYMENTS: &str = "pay";
+/// Reward rows: the customer version that wrote the row (number).
 pub const WRITTEN_AT: &str = "v";
-/// Lot: the earning line (number).
-pub const LINE: &str = "line";
-/// Lot: points left (number).
-pub const REMAINING: &str = "remaining";
-/// Lot: last day of validity, `yyyy-mm-dd` (string; absent when it never expires).
+/// Expiry index: the soonest expiry day, `yyyy-mm-dd` (string).
 pub const EXPIRES_ON: &str = "expires_on";
-/// Payment and subscription items: the provider's id (string).
+/// Anniversary index: the subscription's id; reward row: the reward's id (string).
 pub const ID: &str = "id";
+/// Anniversary index: the subscription's start, RFC 3339 (string).
+pub const STARTED_AT: &str = "started_at";
 /// Ledger line: its sequence number (number).
+/// (Reward rows: their index in the commit.)
 pub const SEQ: &str = "seq";
 /// Reward: delivery status (`pending`, `delivered`, `failed`), readable without the document.
 pub const DELIVERY: &str = "delivery";
@@ -74,10 +78,10 @@ pub const MARKER_CUSTOMER: &str = "customer";
 /// Event marker: when it was written, RFC 3339 (string).
 pub const APPLIED_AT: &str = "applied_at";
 
-/// Sort-key prefix shared by every item `load` reads.
-pub const STATE_PREFIX: &str = "S#";
 /// Sort key of the customer item.
 pub const META_SK: &str = "S#META";
+/// Sort key of the expiry index item.
+pub const EXPIRY_INDEX_SK: &str = "I#EXP";
 /// Sort-key prefix of ledger lines.
 pub const LINE_PREFIX: &str = "L#";
 /// Sort-key prefix of reward outbox rows.
@@ -85,9 +89,7 @@ pub const REWARD_PREFIX: &str = "R#";
 /// Sort key of every event marker (the partition, [`marker_pk`], is the event).
 pub const MARKER_SK: &str = "MARKER";
 
-const LOT_PREFIX: &str = "S#LOT#";
-const PAY_PREFIX: &str = "S#PAY#";
-const SUB_PREFIX: &str = "S#SUB#";
+const ANNIVERSARY_PREFIX: &str = "I#ANNIV#";
 const CUSTOMER_PREFIX: &str = "CUST#";
 
 /// Partition key of everything that belongs to `customer`.
@@ -102,19 +104,9 @@ pub fn parse_customer_pk(pk: &str) -> Option<CustomerId> {
     Some(CustomerId::new(provider.parse::<Provider>().ok()?, id))
 }
 
-/// Sort key of the lot earned by line `line`.
-pub fn lot_sk(line: LineSeq) -> String {
-    format!("{LOT_PREFIX}{line:020}")
-}
-
-/// Sort key of the payment record `payment`.
-pub fn payment_sk(payment: &str) -> String {
-    format!("{PAY_PREFIX}{payment}")
-}
-
-/// Sort key of the subscription snapshot `subscription`.
-pub fn subscription_sk(subscription: &str) -> String {
-    format!("{SUB_PREFIX}{subscription}")
+/// Sort key of the anniversary index item of `subscription`.
+pub fn anniversary_index_sk(subscription: &str) -> String {
+    format!("{ANNIVERSARY_PREFIX}{subscription}")
 }
 
 /// Sort key of ledger line `seq` (zero-padded so that string order is numeric order).
@@ -122,9 +114,14 @@ pub fn line_sk(seq: LineSeq) -> String {
     format!("{LINE_PREFIX}{seq:020}")
 }
 
-/// Sort key of reward outbox row `reward_id`.
-pub fn reward_sk(reward_id: &str) -> String {
-    format!("{REWARD_PREFIX}{reward_id}")
+/// The highest index a reward row can have within one commit (the key has four digits;
+/// validation allows 16 rewards, so a commit has at most 32 rows).
+pub const MAX_REWARD_INDEX: u32 = 9_999;
+
+/// Sort key of the reward outbox row committed at `at`: string order is commit order, so
+/// the rewards page newest first like the ledger.
+pub fn reward_sk(at: RewardPosition) -> String {
+    format!("{REWARD_PREFIX}{:020}#{:04}", at.version, at.index)
 }
 
 /// Partition key of the "event applied" marker: the event id alone (sort key [`MARKER_SK`]).
@@ -132,14 +129,9 @@ pub fn marker_pk(event: &EventId) -> String {
     format!("EVT#{}", event.as_str())
 }
 
-/// `gsi1pk` of the lots that expire at the end of `day`.
+/// `gsi1pk` of the customers whose soonest lot expires at the end of `day`.
 pub fn expiry_gsi_pk(day: Date) -> String {
     format!("EXP#{}", day.strftime("%Y-%m-%d"))
-}
-
-/// `gsi1sk` of a lot: its customer and line, unique within the day.
-pub fn lot_gsi_sk(customer: &CustomerId, line: LineSeq) -> String {
-    format!("{}#{line:020}", customer_pk(customer))
 }
 
 /// `gsi1pk` of the subscriptions whose anniversary is `month`-`day`.
@@ -177,21 +169,26 @@ mod tests {
     fn when_sequences_are_padded_then_string_order_is_numeric_order() {
         assert!(line_sk(9) < line_sk(10));
         assert!(line_sk(10) < line_sk(u64::MAX));
-        assert!(lot_sk(99) < lot_sk(100));
+        let at = |version, index| RewardPosition { version, index };
+        assert!(reward_sk(at(9, 12)) < reward_sk(at(10, 0)));
+        assert!(reward_sk(at(10, 9)) < reward_sk(at(10, 10)));
+        assert!(reward_sk(at(10, MAX_REWARD_INDEX)) < reward_sk(at(11, 0)));
     }
 
     #[test]
-    fn when_state_items_are_keyed_then_they_share_the_state_prefix_and_lines_do_not() {
-        for sk in [
-            META_SK.to_owned(),
-            lot_sk(1),
-            payment_sk("pi_1"),
-            subscription_sk("sub_1"),
-        ] {
-            assert!(sk.starts_with(STATE_PREFIX), "{sk}");
+    fn when_items_are_keyed_then_lines_rewards_and_indexes_never_share_a_prefix() {
+        let first = RewardPosition {
+            version: 1,
+            index: 0,
+        };
+        let (line, reward, meta) = (line_sk(1), reward_sk(first), META_SK);
+        for index in [EXPIRY_INDEX_SK.to_owned(), anniversary_index_sk("sub_1")] {
+            assert!(index.starts_with("I#"), "{index}");
+            assert!(
+                !line.starts_with("I#") && !reward.starts_with("I#") && !meta.starts_with("I#")
+            );
         }
-        assert!(!line_sk(1).starts_with(STATE_PREFIX));
-        assert!(!reward_sk("r").starts_with(STATE_PREFIX));
+        assert!(line.starts_with(LINE_PREFIX) && !reward.starts_with(LINE_PREFIX));
     }
 
     #[test]

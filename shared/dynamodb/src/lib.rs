@@ -8,9 +8,11 @@
 //!   benchmarks, and the item sizes of each transaction.
 //! - [`size`]: item sizes and write units by DynamoDB's published rules.
 //!
-//! A commit is one `TransactWriteItems`; a load is one Query. See [`store`] for how the
-//! commit knows which state items to write and delete without reading first.
+//! A customer's state is one item in a compact encoding (`codec`): a load is one GetItem, a
+//! commit one `TransactWriteItems` (three items for a typical payment). See [`store`] for
+//! what a commit writes and what bounds it.
 
+mod codec;
 mod counter;
 mod error;
 mod item;
@@ -21,5 +23,5 @@ mod table;
 
 pub use counter::RequestCounter;
 pub use error::{Error, Result};
-pub use store::{DEFAULT_MARKER_TTL, DynamoStore, MAX_TRANSACTION_ITEMS};
+pub use store::{DEFAULT_MARKER_TTL, DynamoStore, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS};
 pub use table::create_table;

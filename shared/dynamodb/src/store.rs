@@ -1,23 +1,31 @@
 //! [`DynamoStore`]: the state and history ports on the Saguaro table.
 //!
-//! `load` is one strongly consistent Query of the customer's `S#` items (more only if they
-//! exceed 1 MB). `commit` is exactly one `TransactWriteItems`:
+//! A customer's state is one item ([`crate::codec`]): `load` is one strongly consistent
+//! GetItem, and no read can see half a commit. `commit` is exactly one `TransactWriteItems`:
 //!
 //! 0. the event marker (keyed by event id alone), `attribute_not_exists(pk)`, returning the
 //!    old item on failure: a known id is a redelivery if customer and payload hash match,
 //!    else a reused id;
 //! 1. the customer item, `attribute_not_exists(pk)` for version 0, else `version = :expected`;
-//! 2. the lots, payments and subscriptions that are new or changed since the state the
-//!    commit was computed from, and deletes of the ones that disappeared;
+//! 2. the index items whose day changed: the expiry index (the soonest lot's day) and the
+//!    anniversary index of a subscription whose start is new;
 //! 3. the new ledger lines and reward rows.
 //!
-//! To know what changed without reading, the store remembers the last state it loaded or
-//! committed per customer (bounded cache, keyed by version). A commit computed from a state
-//! this instance did not load (another process, cache evicted) first reads the customer
-//! item's manifest (one GetItem) and rewrites every state item. Either way the version
-//! condition guarantees the baseline was the stored state when the transaction applies.
+//! A typical payment is three items (marker, customer, line) of under 1 KB each: 6 write
+//! units. To know which index items changed without reading, the store remembers what the
+//! last state it loaded or committed per customer indexed (bounded cache, keyed by version).
+//! A commit computed from a state this instance did not load (another process, cache
+//! evicted) rewrites every index item of the state, which is idempotent; the version
+//! condition guarantees the state was computed from the stored one either way.
+//!
+//! What bounds a commit: the engine keeps the state bounded (one lot per expiry day, payment
+//! records for the refund window, cap counters for 21 days) and the program's validation
+//! bounds the lines and rewards of one event (at most 16 rules a trigger and 16 rewards), so
+//! a commit stays under DynamoDB's 100 actions and 4 MB. A customer item past 400 KB (which
+//! needs years of daily lots and tens of payments a day inside the refund window) is refused
+//! before anything is sent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -29,59 +37,41 @@ use aws_sdk_dynamodb::types::{
 use jiff::Timestamp;
 use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ids::PaymentKey;
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, StateStore,
-    StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardPosition, StateStore, StoreError,
 };
-use saguaro_domain::state::{CustomerState, Lot, PaymentRecord, SubscriptionSnapshot};
+use saguaro_domain::state::CustomerState;
 
 use crate::error::{Error, Result, is_permanent_cancellation};
-use crate::item::{self, Decoded, Item, Manifest};
+use crate::item::{self, Indexed, Item};
 use crate::keys;
+use crate::size::item_size;
 
 /// DynamoDB's limit on the actions of one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+/// DynamoDB's limit on the size of one item.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 
 /// How long an event marker is kept. Providers retry for about 3 days, and SQS keeps a
 /// message (or a DLQ keeps it for redrive) up to 14 days: 30 days covers both with margin.
 pub const DEFAULT_MARKER_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Customers whose last state is remembered; beyond this the cache starts over.
+/// Customers whose last indexed days are remembered; beyond this the cache starts over.
 const BASELINE_CAPACITY: usize = 4096;
-
-/// Reads of a state that raced a transaction are retried this many times.
-const TORN_READ_RETRIES: u32 = 4;
 
 const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 const TRANSACTION_CONFLICT: &str = "TransactionConflict";
-
-/// The state a commit is computed from, as stored.
-#[derive(Debug, Clone)]
-struct Baseline {
-    version: u64,
-    manifest: Manifest,
-    /// `None` when only the manifest is known: every state item is then rewritten.
-    state: Option<CustomerState>,
-}
-
-impl Baseline {
-    fn empty() -> Self {
-        Self {
-            version: 0,
-            manifest: Manifest::default(),
-            state: None,
-        }
-    }
-}
 
 /// The Saguaro store on DynamoDB. Cheap to share behind an `Arc`; build it once per process.
 pub struct DynamoStore {
     client: Client,
     table: String,
     marker_ttl: Duration,
-    baselines: Mutex<HashMap<CustomerId, Baseline>>,
+    /// Per customer: the version last loaded or committed, and what its index items say.
+    indexed: Mutex<HashMap<CustomerId, (u64, Indexed)>>,
 }
 
 impl std::fmt::Debug for DynamoStore {
@@ -100,7 +90,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             marker_ttl: DEFAULT_MARKER_TTL,
-            baselines: Mutex::new(HashMap::new()),
+            indexed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -118,25 +108,27 @@ impl DynamoStore {
         &self.client
     }
 
-    /// Every lot that expires at the end of `day`, with its customer (index `gsi1`,
-    /// eventually consistent).
-    pub async fn lots_expiring_on(&self, day: Date) -> Result<Vec<(CustomerId, Lot)>> {
+    /// The customers whose soonest-expiring lot expires at the end of `day` (index `gsi1`,
+    /// eventually consistent): the daily job sends each a `points.expired`, which expires
+    /// every lot due and moves the customer to their next day. A job that missed days reads
+    /// those days too.
+    pub async fn customers_with_lots_expiring_on(&self, day: Date) -> Result<Vec<CustomerId>> {
         let items = self.query_index(keys::expiry_gsi_pk(day)).await?;
-        items.iter().map(item::decode_lot).collect()
+        items.iter().map(item::decode_expiry_index).collect()
     }
 
     /// Every subscription whose start (UTC) fell on `month`-`day` of some year, with its
-    /// customer and id (index `gsi1`, eventually consistent). Subscriptions started on
+    /// customer, id and start (index `gsi1`, eventually consistent). Subscriptions started on
     /// 29 February are only under (2, 29).
     pub async fn subscriptions_with_anniversary(
         &self,
         month: i8,
         day: i8,
-    ) -> Result<Vec<(CustomerId, String, SubscriptionSnapshot)>> {
+    ) -> Result<Vec<(CustomerId, String, Timestamp)>> {
         let items = self
             .query_index(keys::anniversary_gsi_pk(month, day))
             .await?;
-        items.iter().map(item::decode_subscription).collect()
+        items.iter().map(item::decode_anniversary_index).collect()
     }
 
     async fn query_index(&self, gsi1pk: String) -> Result<Vec<Item>> {
@@ -163,94 +155,7 @@ impl DynamoStore {
         }
     }
 
-    /// All items of `customer`'s partition whose sort key starts with `prefix`, in key order.
-    async fn query_prefix(&self, customer: &CustomerId, prefix: &str) -> Result<Vec<Item>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .consistent_read(true)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", keys::PK)
-                .expression_attribute_names("#sk", keys::SK)
-                .expression_attribute_values(":pk", item::str_value(keys::customer_pk(customer)))
-                .expression_attribute_values(":prefix", item::str_value(prefix))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::request("Query", e))?;
-            out.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-
     async fn load_state(&self, customer: &CustomerId) -> Result<Option<CustomerState>> {
-        let mut attempt = 0;
-        loop {
-            let items = self.query_prefix(customer, keys::STATE_PREFIX).await?;
-            match item::decode_state(customer, &items)? {
-                Decoded::Absent => return Ok(None),
-                Decoded::Loaded(state, manifest) => {
-                    self.remember(Baseline {
-                        version: state.version,
-                        manifest,
-                        state: Some((*state).clone()),
-                    });
-                    return Ok(Some(*state));
-                }
-                Decoded::Torn(detail) if attempt >= TORN_READ_RETRIES => {
-                    return Err(Error::Inconsistent {
-                        customer: customer.to_string(),
-                        detail,
-                    });
-                }
-                Decoded::Torn(detail) => {
-                    tracing::debug!(customer = %customer, attempt, detail, "state read raced a commit; retrying");
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(10 << attempt)).await;
-                }
-            }
-        }
-    }
-
-    fn baselines(&self) -> MutexGuard<'_, HashMap<CustomerId, Baseline>> {
-        // The map only caches; a panic while holding it cannot break an invariant.
-        self.baselines
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn remember(&self, baseline: Baseline) {
-        let Some(customer) = baseline.state.as_ref().map(|s| s.customer.clone()) else {
-            return;
-        };
-        let mut map = self.baselines();
-        if map.len() >= BASELINE_CAPACITY && !map.contains_key(&customer) {
-            map.clear();
-        }
-        map.insert(customer, baseline);
-    }
-
-    fn forget(&self, customer: &CustomerId) {
-        self.baselines().remove(customer);
-    }
-
-    /// What the stored state at `expected` is, as far as a commit needs to know.
-    async fn baseline(&self, customer: &CustomerId, expected: u64) -> Result<Baseline> {
-        if expected == 0 {
-            return Ok(Baseline::empty());
-        }
-        if let Some(b) = self.baselines().get(customer)
-            && b.version == expected
-        {
-            return Ok(b.clone());
-        }
         let got = self
             .client
             .get_item()
@@ -258,42 +163,63 @@ impl DynamoStore {
             .consistent_read(true)
             .key(keys::PK, item::str_value(keys::customer_pk(customer)))
             .key(keys::SK, item::str_value(keys::META_SK))
-            .projection_expression("#v, #m")
-            .expression_attribute_names("#v", keys::VERSION)
-            .expression_attribute_names("#m", keys::MANIFEST)
             .send()
             .await
             .map_err(|e| Error::request("GetItem", e))?;
-        // A missing or newer customer item fails the version condition anyway; the manifest
-        // read here only decides deletes, which are then never applied.
-        Ok(match got.item {
-            None => Baseline::empty(),
-            Some(meta) => {
-                let r = item::Reader::new(&meta);
-                Baseline {
-                    version: r.n(keys::VERSION)?,
-                    manifest: r.doc(keys::MANIFEST)?,
-                    state: None,
-                }
-            }
-        })
+        let Some(found) = got.item else {
+            return Ok(None);
+        };
+        let state = item::decode_customer(customer, &found)?;
+        self.remember(customer, state.version, Indexed::of(&state));
+        Ok(Some(state))
+    }
+
+    fn baselines(&self) -> MutexGuard<'_, HashMap<CustomerId, (u64, Indexed)>> {
+        // The map only caches; a panic while holding it cannot break an invariant.
+        self.indexed.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn remember(&self, customer: &CustomerId, version: u64, indexed: Indexed) {
+        let mut map = self.baselines();
+        if map.len() >= BASELINE_CAPACITY && !map.contains_key(customer) {
+            map.clear();
+        }
+        map.insert(customer.clone(), (version, indexed));
+    }
+
+    fn forget(&self, customer: &CustomerId) {
+        self.baselines().remove(customer);
+    }
+
+    /// What the index items of the stored state at `expected` say, when known: nothing for a
+    /// customer never committed, the remembered days for the version last seen here.
+    fn baseline(&self, customer: &CustomerId, expected: u64) -> Option<Indexed> {
+        if expected == 0 {
+            return Some(Indexed::default());
+        }
+        self.baselines()
+            .get(customer)
+            .filter(|(version, _)| *version == expected)
+            .map(|(_, indexed)| indexed.clone())
     }
 
     async fn commit_inner(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         let customer = commit.state.customer.clone();
         let expected = commit.expected_version;
-        let baseline = self.baseline(&customer, expected).await?;
+        let baseline = self.baseline(&customer, expected);
         let mut state = commit.state;
         state.version = expected + 1;
+        let indexed = Indexed::of(&state);
         let built = self.actions(
             commit.marker.as_ref(),
             expected,
             &state,
-            &baseline,
+            &indexed,
+            baseline.as_ref(),
             &commit.lines,
             &commit.rewards,
         );
-        let (actions, manifest) = match (built, commit.marker.as_ref()) {
+        let actions = match (built, commit.marker.as_ref()) {
             (Ok(built), _) => built,
             // The marker wins even over a commit that cannot be sent: a redelivery computed
             // from a later state must still be reported as already applied.
@@ -313,11 +239,7 @@ impl DynamoStore {
             .await;
         match sent {
             Ok(_) => {
-                self.remember(Baseline {
-                    version: state.version,
-                    manifest,
-                    state: Some(state),
-                });
+                self.remember(&customer, state.version, indexed);
                 Ok(CommitOutcome::Applied)
             }
             Err(err) => {
@@ -406,87 +328,60 @@ impl DynamoStore {
             .map(|i| item::same_event(i, marker).unwrap_or(false)))
     }
 
-    /// The transaction's actions (marker first, customer item second) and the new manifest.
+    /// The transaction's actions: marker first, customer item second.
+    #[allow(clippy::too_many_arguments)]
     fn actions(
         &self,
         marker: Option<&EventMarker>,
         expected: u64,
         state: &CustomerState,
-        baseline: &Baseline,
+        indexed: &Indexed,
+        baseline: Option<&Indexed>,
         lines: &[LedgerLine],
         rewards: &[RewardOutbox],
-    ) -> Result<(Vec<TransactWriteItem>, Manifest)> {
+    ) -> Result<Vec<TransactWriteItem>> {
         let customer = &state.customer;
         let version = state.version;
-        let old = baseline.state.as_ref();
         let mut actions = Vec::new();
-        let mut state_puts = Vec::new();
-        let mut manifest = Manifest::default();
 
-        // Lots, payments and subscriptions: keep the version of unchanged items, put the rest.
-        let mut seen = std::collections::HashSet::new();
-        for lot in &state.lots {
-            if !seen.insert(lot.line) {
-                return Err(Error::DuplicateItem {
-                    customer: customer.to_string(),
-                    sk: keys::lot_sk(lot.line),
-                });
-            }
-            let kept = baseline
-                .manifest
-                .lots
-                .iter()
-                .find(|(line, _)| *line == lot.line)
-                .map(|(_, at)| *at)
-                .filter(|_| old.is_some_and(|o| o.lots.contains(lot)));
-            match kept {
-                Some(at) => manifest.lots.push((lot.line, at)),
-                None => {
-                    manifest.lots.push((lot.line, version));
-                    state_puts.push(item::lot_item(customer, lot, version));
-                }
+        let meta_item = item::customer_item(state)?;
+        let bytes = item_size(&meta_item);
+        if bytes > MAX_ITEM_BYTES {
+            return Err(Error::ItemTooLarge {
+                customer: customer.to_string(),
+                bytes,
+                limit: MAX_ITEM_BYTES,
+            });
+        }
+
+        // Index items: only those whose day differs from the baseline's; all of them when
+        // the baseline is unknown.
+        let mut index_puts = Vec::new();
+        let mut index_deletes = Vec::new();
+        if baseline.is_none_or(|b| b.expires != indexed.expires) {
+            match indexed.expires {
+                Some(day) => index_puts.push(item::expiry_index_item(customer, day)),
+                None => index_deletes.push(keys::EXPIRY_INDEX_SK.to_owned()),
             }
         }
-        let by_id = |m: &BTreeMap<PaymentKey, PaymentRecord>| -> BTreeMap<String, PaymentRecord> {
-            m.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-        };
-        let old_payments = old.map(|o| by_id(&o.payments));
-        let payments = diff_by_id(
-            &by_id(&state.payments),
-            old_payments.as_ref(),
-            &baseline.manifest.payments,
-            version,
-            |id, record| item::payment_item(customer, id, record, version),
-        )?;
-        let subscriptions = diff_by_id(
-            &state.subscriptions,
-            old.map(|o| &o.subscriptions),
-            &baseline.manifest.subscriptions,
-            version,
-            |id, snapshot| item::subscription_item(customer, id, snapshot, version),
-        )?;
-        manifest.payments = payments.written;
-        manifest.subscriptions = subscriptions.written;
-        state_puts.extend(payments.puts);
-        state_puts.extend(subscriptions.puts);
-        let mut deletes = Vec::new();
-        for (line, _) in &baseline.manifest.lots {
-            if !seen.contains(line) {
-                deletes.push(keys::lot_sk(*line));
+        for (id, started) in &indexed.started {
+            if baseline.is_none_or(|b| b.started.get(id) != Some(started)) {
+                index_puts.push(item::anniversary_index_item(customer, id, *started));
             }
         }
-        deletes.extend(payments.gone.iter().map(|id| keys::payment_sk(id)));
-        deletes.extend(
-            subscriptions
-                .gone
-                .iter()
-                .map(|id| keys::subscription_sk(id)),
-        );
+        if let Some(b) = baseline {
+            index_deletes.extend(
+                b.started
+                    .keys()
+                    .filter(|id| !indexed.started.contains_key(*id))
+                    .map(|id| keys::anniversary_index_sk(id)),
+            );
+        }
 
         let total = usize::from(marker.is_some())
             + 1
-            + state_puts.len()
-            + deletes.len()
+            + index_puts.len()
+            + index_deletes.len()
             + lines.len()
             + rewards.len();
         if total > MAX_TRANSACTION_ITEMS {
@@ -511,7 +406,7 @@ impl DynamoStore {
             actions.push(self.put_action(put)?);
         }
 
-        let meta = self.put(item::customer_item(state, &manifest)?);
+        let meta = self.put(meta_item);
         let meta = if expected == 0 {
             meta.condition_expression("attribute_not_exists(#pk)")
                 .expression_attribute_names("#pk", keys::PK)
@@ -522,11 +417,11 @@ impl DynamoStore {
         };
         actions.push(self.put_action(meta)?);
 
-        for it in state_puts {
+        for it in index_puts {
             actions.push(self.put_action(self.put(it))?);
         }
         let pk = keys::customer_pk(customer);
-        for sk in deletes {
+        for sk in index_deletes {
             let delete = Delete::builder()
                 .table_name(&self.table)
                 .key(keys::PK, item::str_value(pk.clone()))
@@ -539,9 +434,18 @@ impl DynamoStore {
             actions.push(self.put_action(self.put(item::line_item(line)?))?);
         }
         for (i, reward) in rewards.iter().enumerate() {
-            actions.push(self.put_action(self.put(item::reward_item(reward, version, i)?))?);
+            let index = u32::try_from(i)
+                .ok()
+                .filter(|i| *i <= keys::MAX_REWARD_INDEX)
+                .ok_or_else(|| Error::TransactionTooLarge {
+                    customer: customer.to_string(),
+                    items: total,
+                    limit: MAX_TRANSACTION_ITEMS,
+                })?;
+            let at = RewardPosition { version, index };
+            actions.push(self.put_action(self.put(item::reward_item(reward, at)?))?);
         }
-        Ok((actions, manifest))
+        Ok(actions)
     }
 
     fn put(&self, item: Item) -> aws_sdk_dynamodb::types::builders::PutBuilder {
@@ -558,17 +462,16 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
-    async fn ledger_page(&self, customer: &CustomerId, page: PageRequest) -> Result<LedgerPage> {
-        let empty = LedgerPage {
-            lines: Vec::new(),
-            next: None,
-        };
-        if page.limit == 0 || page.before == Some(0) {
-            return Ok(empty);
-        }
-        // One more than asked: tells whether another page exists without a second request.
-        let want = page.limit.saturating_add(1);
-        let mut lines = Vec::new();
+    /// Up to `want` items of `customer` under `prefix`, newest (highest key) first, from
+    /// `hi` (inclusive) down when given.
+    async fn newest_first(
+        &self,
+        customer: &CustomerId,
+        prefix: &str,
+        hi: Option<String>,
+        want: usize,
+    ) -> Result<Vec<Item>> {
+        let mut items = Vec::new();
         let mut start = None;
         loop {
             let mut q = self
@@ -577,29 +480,46 @@ impl DynamoStore {
                 .table_name(&self.table)
                 .consistent_read(true)
                 .scan_index_forward(false)
-                .limit(i32::try_from(want - lines.len()).unwrap_or(i32::MAX))
+                .limit(i32::try_from(want - items.len()).unwrap_or(i32::MAX))
                 .expression_attribute_names("#pk", keys::PK)
                 .expression_attribute_names("#sk", keys::SK)
                 .expression_attribute_values(":pk", item::str_value(keys::customer_pk(customer)))
                 .set_exclusive_start_key(start);
-            q = match page.before {
+            q = match &hi {
                 None => q
                     .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                    .expression_attribute_values(":prefix", item::str_value(keys::LINE_PREFIX)),
-                Some(before) => q
+                    .expression_attribute_values(":prefix", item::str_value(prefix)),
+                Some(hi) => q
                     .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":lo", item::str_value(keys::LINE_PREFIX))
-                    .expression_attribute_values(":hi", item::str_value(keys::line_sk(before - 1))),
+                    .expression_attribute_values(":lo", item::str_value(prefix))
+                    .expression_attribute_values(":hi", item::str_value(hi.clone())),
             };
             let out = q.send().await.map_err(|e| Error::request("Query", e))?;
-            for it in out.items.unwrap_or_default() {
-                lines.push(item::decode_line(&it)?);
-            }
+            items.extend(out.items.unwrap_or_default());
             start = out.last_evaluated_key;
-            if start.is_none() || lines.len() >= want {
-                break;
+            if start.is_none() || items.len() >= want {
+                return Ok(items);
             }
         }
+    }
+
+    async fn ledger_page(&self, customer: &CustomerId, page: PageRequest) -> Result<LedgerPage> {
+        if page.limit == 0 || page.before == Some(0) {
+            return Ok(LedgerPage {
+                lines: Vec::new(),
+                next: None,
+            });
+        }
+        // One more than asked: tells whether another page exists without a second request.
+        let want = page.limit.saturating_add(1);
+        let hi = page.before.map(|before| keys::line_sk(before - 1));
+        let items = self
+            .newest_first(customer, keys::LINE_PREFIX, hi, want)
+            .await?;
+        let mut lines = items
+            .iter()
+            .map(item::decode_line)
+            .collect::<Result<Vec<_>>>()?;
         let next = if lines.len() > page.limit {
             lines.truncate(page.limit);
             lines.last().map(|l| l.seq)
@@ -609,14 +529,52 @@ impl DynamoStore {
         Ok(LedgerPage { lines, next })
     }
 
-    async fn reward_rows(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>> {
-        let items = self.query_prefix(customer, keys::REWARD_PREFIX).await?;
+    async fn reward_page(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage> {
+        let empty = RewardPage {
+            rewards: Vec::new(),
+            next: None,
+        };
+        // The position just before `before`, as the highest key to read.
+        let hi = match page.before {
+            None => None,
+            Some(RewardPosition {
+                version: 0,
+                index: 0,
+            }) => return Ok(empty),
+            Some(RewardPosition { version, index: 0 }) => Some(keys::reward_sk(RewardPosition {
+                version: version - 1,
+                index: keys::MAX_REWARD_INDEX,
+            })),
+            Some(RewardPosition { version, index }) => Some(keys::reward_sk(RewardPosition {
+                version,
+                index: index - 1,
+            })),
+        };
+        if page.limit == 0 {
+            return Ok(empty);
+        }
+        let want = page.limit.saturating_add(1);
+        let items = self
+            .newest_first(customer, keys::REWARD_PREFIX, hi, want)
+            .await?;
         let mut rows = items
             .iter()
             .map(item::decode_reward)
             .collect::<Result<Vec<_>>>()?;
-        rows.sort_by_key(|(order, _)| *order);
-        Ok(rows.into_iter().map(|(_, r)| r).collect())
+        let next = if rows.len() > page.limit {
+            rows.truncate(page.limit);
+            rows.last().map(|(at, _)| *at)
+        } else {
+            None
+        };
+        Ok(RewardPage {
+            rewards: rows.into_iter().map(|(_, r)| r).collect(),
+            next,
+        })
     }
 }
 
@@ -639,54 +597,11 @@ impl HistoryStore for DynamoStore {
         Ok(self.ledger_page(customer, page).await?)
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
-        Ok(self.reward_rows(customer).await?)
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
+        Ok(self.reward_page(customer, page).await?)
     }
-}
-
-/// How a map of state items keyed by id (payments, subscriptions) changed since the baseline.
-struct KeyedDiff<'a> {
-    /// Each current id with the version that last wrote its item.
-    written: BTreeMap<String, u64>,
-    /// Items to put: new ones, and ones whose content changed.
-    puts: Vec<Item>,
-    /// Ids in the baseline that are gone: their items are deleted.
-    gone: Vec<&'a str>,
-}
-
-/// An unchanged item keeps the version it was written at; a new or changed one is put at
-/// `version` (its item built by `item`); one the baseline lists and `current` lacks is gone.
-fn diff_by_id<'a, T: PartialEq>(
-    current: &BTreeMap<String, T>,
-    old: Option<&BTreeMap<String, T>>,
-    baseline: &'a BTreeMap<String, u64>,
-    version: u64,
-    item: impl Fn(&str, &T) -> Result<Item>,
-) -> Result<KeyedDiff<'a>> {
-    let mut diff = KeyedDiff {
-        written: BTreeMap::new(),
-        puts: Vec::new(),
-        gone: Vec::new(),
-    };
-    for (id, value) in current {
-        let kept = baseline
-            .get(id)
-            .copied()
-            .filter(|_| old.is_some_and(|o| o.get(id) == Some(value)));
-        match kept {
-            Some(at) => {
-                diff.written.insert(id.clone(), at);
-            }
-            None => {
-                diff.written.insert(id.clone(), version);
-                diff.puts.push(item(id, value)?);
-            }
-        }
-    }
-    diff.gone = baseline
-        .keys()
-        .filter(|id| !current.contains_key(*id))
-        .map(String::as_str)
-        .collect();
-    Ok(diff)
 }

@@ -16,7 +16,8 @@ use saguaro_domain::ids::{CustomerId, EventId, PaymentKey, Provider};
 use saguaro_domain::ledger::{Delivery, LedgerLine, LineKind, RewardOutbox};
 use saguaro_domain::money::Money;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, RewardPageRequest, StateStore,
+    StoreError,
 };
 use saguaro_domain::program::{ProgramVersion, RewardKind};
 use saguaro_domain::state::{
@@ -195,11 +196,26 @@ async fn all_lines(store: &impl HistoryStore, c: &CustomerId) -> Vec<LedgerLine>
     }
 }
 
+/// Every reward row, newest first.
+async fn all_rewards(store: &impl HistoryStore, c: &CustomerId) -> Vec<RewardOutbox> {
+    store
+        .rewards(
+            c,
+            RewardPageRequest {
+                limit: 100,
+                before: None,
+            },
+        )
+        .await
+        .unwrap()
+        .rewards
+}
+
 #[tokio::test]
 async fn when_customer_is_unknown_then_load_is_none() {
     let (store, _) = fresh_store("unknown").await;
     assert_eq!(store.load(&cust("nobody")).await.unwrap(), None);
-    assert!(store.rewards(&cust("nobody")).await.unwrap().is_empty());
+    assert!(all_rewards(&store, &cust("nobody")).await.is_empty());
     assert!(all_lines(&store, &cust("nobody")).await.is_empty());
 }
 
@@ -215,14 +231,14 @@ async fn when_state_is_committed_then_load_returns_it_whole() {
     // A second store (cold cache) reads the same thing.
     let other = DynamoStore::new(store.client().clone(), store.table());
     assert_eq!(other.load(&c).await.unwrap(), Some(want));
-    let rewards = store.rewards(&c).await.unwrap();
+    let rewards = all_rewards(&store, &c).await;
     let ids: Vec<&str> = rewards.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["rw-b", "rw-a"], "rewards keep commit order");
-    assert_eq!(rewards[0], reward(&c, "rw-b"));
+    assert_eq!(ids, ["rw-a", "rw-b"], "newest first: commit order reversed");
+    assert_eq!(rewards[1], reward(&c, "rw-b"));
 }
 
 #[tokio::test]
-async fn when_lots_and_payments_disappear_then_their_items_are_deleted() {
+async fn when_the_soonest_lot_changes_then_the_expiry_index_follows_without_a_read() {
     for cold in [false, true] {
         let (store, counter) = fresh_store("diff").await;
         let c = cust("cus_diff");
@@ -240,8 +256,8 @@ async fn when_lots_and_payments_disappear_then_their_items_are_deleted() {
         });
         next.payments.remove(&PaymentKey::of("pi_refund_first"));
         next.subscriptions.remove("sub_unknown_start");
-        // A cold writer never loaded the customer (state computed elsewhere): it reads the
-        // manifest once, then rewrites every state item.
+        // A cold writer never loaded the customer (state computed elsewhere): it rewrites
+        // every index item, without reading first.
         let writer = DynamoStore::new(store.client().clone(), store.table());
         if !cold {
             writer.load(&c).await.unwrap();
@@ -258,19 +274,62 @@ async fn when_lots_and_payments_disappear_then_their_items_are_deleted() {
             .await
             .unwrap();
         assert_eq!(outcome, CommitOutcome::Applied);
-        assert_eq!(counter.get("TransactWriteItems"), 1);
-        assert_eq!(counter.get("GetItem"), u64::from(cold), "cold={cold}");
+        assert_eq!(
+            counter.snapshot(),
+            BTreeMap::from([("TransactWriteItems".to_owned(), 1)]),
+            "cold={cold}"
+        );
+        // marker, customer, expiry index, line; a cold writer also the anniversary index.
+        assert_eq!(
+            counter.transactions()[0].len(),
+            4 + usize::from(cold),
+            "cold={cold}"
+        );
 
         assert_eq!(store.load(&c).await.unwrap(), Some(next), "cold={cold}");
         assert!(
             store
-                .lots_expiring_on(date(2027, 3, 1))
+                .customers_with_lots_expiring_on(date(2027, 3, 1))
                 .await
                 .unwrap()
                 .is_empty(),
-            "the consumed lot's item is gone"
+            "the consumed lot's day is no longer indexed"
+        );
+        assert_eq!(
+            store
+                .customers_with_lots_expiring_on(date(2027, 4, 1))
+                .await
+                .unwrap(),
+            vec![c.clone()]
         );
     }
+}
+
+#[tokio::test]
+async fn when_nothing_indexed_changes_then_a_commit_writes_only_marker_customer_and_lines() {
+    let (store, counter) = fresh_store("three").await;
+    let c = cust("cus_three");
+    store.commit(first_commit(&c)).await.unwrap();
+    let mut next = store.load(&c).await.unwrap().unwrap();
+    next.version = 2;
+    next.balance += 1;
+    next.lots[0].remaining += 1;
+    counter.reset();
+    store
+        .commit(Commit {
+            marker: marker(&c, "evt-2", "h2"),
+            expected_version: 1,
+            state: next.clone(),
+            lines: vec![line(&c, 3, 1, 1251)],
+            rewards: vec![],
+        })
+        .await
+        .unwrap();
+    let sizes = &counter.transactions()[0];
+    assert_eq!(sizes.len(), 3, "{sizes:?}");
+    assert!(sizes.iter().all(|b| *b <= 1024), "{sizes:?}");
+    assert_eq!(counter.transactional_write_units(), 6);
+    assert_eq!(store.load(&c).await.unwrap(), Some(next));
 }
 
 #[tokio::test]
@@ -341,7 +400,7 @@ async fn when_the_version_is_stale_then_commit_conflicts_and_writes_nothing() {
 
     assert_eq!(store.load(&c).await.unwrap(), Some(before));
     assert_eq!(all_lines(&store, &c).await.len(), 2);
-    assert_eq!(store.rewards(&c).await.unwrap().len(), 2);
+    assert_eq!(all_rewards(&store, &c).await.len(), 2);
     // The marker of the refused commit was not written either: it can still apply.
     let mut retry = first_commit(&c);
     retry.marker = marker(&c, "evt-new", "h");
@@ -469,7 +528,7 @@ async fn when_ledger_is_paged_then_lines_come_newest_first_across_pages() {
 }
 
 #[tokio::test]
-async fn when_lots_expire_on_a_day_then_the_index_finds_them() {
+async fn when_lots_expire_on_a_day_then_the_index_finds_their_customers() {
     let (store, _) = fresh_store("expiry").await;
     let a = cust("cus_a");
     let b = cust("cus_b");
@@ -479,17 +538,15 @@ async fn when_lots_expire_on_a_day_then_the_index_finds_them() {
         commit.marker = marker(c, event, "hash-1");
         store.commit(commit).await.unwrap();
     }
-    let mut found = store.lots_expiring_on(date(2027, 3, 1)).await.unwrap();
-    found.sort_by(|x, y| x.0.cmp(&y.0));
-    let lot = Lot {
-        line: 2,
-        expires_on: Some(date(2027, 3, 1)),
-        remaining: 750,
-    };
-    assert_eq!(found, vec![(a, lot.clone()), (b, lot)]);
+    let mut found = store
+        .customers_with_lots_expiring_on(date(2027, 3, 1))
+        .await
+        .unwrap();
+    found.sort();
+    assert_eq!(found, vec![a, b]);
     assert!(
         store
-            .lots_expiring_on(date(2027, 3, 2))
+            .customers_with_lots_expiring_on(date(2027, 3, 2))
             .await
             .unwrap()
             .is_empty()
@@ -501,11 +558,11 @@ async fn when_a_subscription_has_its_anniversary_then_the_index_finds_it() {
     let (store, _) = fresh_store("anniv").await;
     let c = cust("cus_sub");
     let commit = first_commit(&c);
-    let want = commit.state.subscriptions["sub_1"].clone();
+    let started = commit.state.subscriptions["sub_1"].started_at.unwrap();
     store.commit(commit).await.unwrap();
 
     let found = store.subscriptions_with_anniversary(3, 14).await.unwrap();
-    assert_eq!(found, vec![(c, "sub_1".to_owned(), want)]);
+    assert_eq!(found, vec![(c, "sub_1".to_owned(), started)]);
     assert!(
         store
             .subscriptions_with_anniversary(3, 15)
@@ -565,7 +622,7 @@ async fn when_one_commit_and_one_load_run_then_they_are_one_request_each() {
     let loaded = store.load(&c).await.unwrap().unwrap();
     assert_eq!(
         counter.snapshot(),
-        BTreeMap::from([("Query".to_owned(), 1)])
+        BTreeMap::from([("GetItem".to_owned(), 1)])
     );
     counter.reset();
     let mut next = loaded;
@@ -649,17 +706,23 @@ async fn when_an_item_is_over_dynamodbs_size_limit_then_the_commit_is_rejected_n
 }
 
 #[tokio::test]
-async fn when_a_state_item_is_missing_then_load_reports_corruption_instead_of_a_partial_state() {
-    let (store, _) = fresh_store("torn").await;
-    let c = cust("cus_torn");
+async fn when_the_customer_item_is_damaged_then_load_reports_corruption_instead_of_a_guess() {
+    let (store, _) = fresh_store("damaged").await;
+    let c = cust("cus_damaged");
     store.commit(first_commit(&c)).await.unwrap();
-    // Someone deletes a lot behind the adapter's back: the manifest no longer matches.
+    // Someone truncates the lots behind the adapter's back.
     store
         .client()
-        .delete_item()
+        .update_item()
         .table_name(store.table())
         .key(keys::PK, AttributeValue::S(keys::customer_pk(&c)))
-        .key(keys::SK, AttributeValue::S(keys::lot_sk(2)))
+        .key(keys::SK, AttributeValue::S(keys::META_SK.to_owned()))
+        .update_expression("SET #l = :l")
+        .expression_attribute_names("#l", keys::LOTS)
+        .expression_attribute_values(
+            ":l",
+            AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(vec![5, 1])),
+        )
         .send()
         .await
         .unwrap();

@@ -1,10 +1,12 @@
-//! Golden samples of what the table holds: a customer item's `doc` written by an earlier
-//! build must still read back. Its `pending` list keeps a referral follow-up (a whole
-//! `Event`) until it is delivered to the referrer, so renaming or retyping an `Event` or
-//! `CustomerState` field would otherwise strand follow-ups already stored (docs/design.md §5.1).
-//! The sample was produced once by that build's `customer_item` (state with lots,
-//! payments and subscriptions moved to their own items) and is kept verbatim; do not
-//! regenerate it, add a new one next to it.
+//! Golden samples of what the stores hold: a state written by an earlier build must still
+//! read back. Its `pending` list keeps a referral follow-up (a whole `Event`) until it is
+//! delivered to the referrer, so renaming or retyping an `Event` or `CustomerState` field
+//! would otherwise strand follow-ups already stored (docs/design.md §5.1).
+//!
+//! Two samples, kept verbatim: the `CustomerState` JSON document (what the SQLite store
+//! keeps in `customers.state`), and the compact customer item of the DynamoDB layout
+//! (format 1 of `shared/dynamodb/src/codec.rs`: short field names, produced once by that
+//! build's `customer_item`). Do not regenerate them; add a new one next to them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -25,8 +27,9 @@ use common::fresh_store;
 /// referrer's follow-up is pending.
 const STATE_DOC_WITH_FOLLOW_UP: &str = r#"{"customer":{"provider":"stripe","id":"cus_Friend"},"version":2,"balance":319,"deficit":0,"next_seq":4,"lots":[],"qualifying_lifetime":319,"qualifying_by_month":{},"tier":"Member","tiers_reached":["Member"],"grants":[],"caps":[{"rule":"spend","period":"2025-12","ends":"2026-01-01T05:00:00Z","used":19}],"payments":{},"subscriptions":{},"currency":"usd","referrer":{"provider":"stripe","id":"cus_Referrer"},"referral_converted":true,"referred":[],"pending":[{"provider":"stripe","id":"referral:stripe:cus_Friend","occurred_at":"2025-12-05T10:30:00Z","customer":{"provider":"stripe","id":"cus_Friend"},"trigger":"referral.converted","amount":{"minor":1999,"currency":"usd"},"subscription":{"id":"sub_1","plan":"price_gold","status":"active","started_at":"2025-12-05T10:20:00Z","monthly_amount":{"minor":1999,"currency":"usd"}},"refs":{"payment":"pi_1","referrer":{"provider":"stripe","id":"cus_Referrer"}}}]}"#;
 
-/// The manifest of that customer item: no lots, payments or subscriptions items.
-const EMPTY_MANIFEST: &str = r#"{"lots":[],"payments":{},"subscriptions":{}}"#;
+/// The same state as the `doc` of a compact customer item (format 1), as the DynamoDB store
+/// writes it; version, balance and tier are attributes of their own.
+const COMPACT_DOC_WITH_FOLLOW_UP: &str = r#"{"f":1,"n":4,"q":319,"tr":["Member"],"c":[["spend","2025-12",1767243600,19]],"cur":"usd","ref":{"provider":"stripe","id":"cus_Referrer"},"rc":true,"pe":[{"provider":"stripe","id":"referral:stripe:cus_Friend","occurred_at":"2025-12-05T10:30:00Z","customer":{"provider":"stripe","id":"cus_Friend"},"trigger":"referral.converted","amount":{"minor":1999,"currency":"usd"},"subscription":{"id":"sub_1","plan":"price_gold","status":"active","started_at":"2025-12-05T10:20:00Z","monthly_amount":{"minor":1999,"currency":"usd"}},"refs":{"payment":"pi_1","referrer":{"provider":"stripe","id":"cus_Referrer"}}}]}"#;
 
 fn usd(minor: i64) -> Money {
     Money::new(minor, "usd".parse::<Currency>().unwrap())
@@ -123,11 +126,7 @@ async fn when_the_table_holds_a_customer_item_from_an_earlier_build_then_load_re
         ),
         (
             keys::DOC.to_owned(),
-            AttributeValue::S(STATE_DOC_WITH_FOLLOW_UP.to_owned()),
-        ),
-        (
-            keys::MANIFEST.to_owned(),
-            AttributeValue::S(EMPTY_MANIFEST.to_owned()),
+            AttributeValue::S(COMPACT_DOC_WITH_FOLLOW_UP.to_owned()),
         ),
     ]);
     store

@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuar
 use saguaro_domain::ids::{CustomerId, EventId};
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    RewardPosition, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -25,7 +26,8 @@ struct Customer {
     state: Option<CustomerState>,
     /// Oldest first (sequence order).
     lines: Vec<LedgerLine>,
-    rewards: Vec<RewardOutbox>,
+    /// Oldest first (commit order).
+    rewards: Vec<(RewardPosition, RewardOutbox)>,
 }
 
 /// Who an event was applied to, and what it was. One event id is one event: a second
@@ -127,9 +129,14 @@ impl EmbeddedStore {
         }
         drop(markers);
         // Still under the customer's lock: nobody sees the marker's customer without its state.
+        let version = commit.state.version;
         c.state = Some(commit.state);
         c.lines.extend(commit.lines);
-        c.rewards.extend(commit.rewards);
+        c.rewards
+            .extend(commit.rewards.into_iter().enumerate().map(|(i, r)| {
+                let index = u32::try_from(i).unwrap_or(u32::MAX);
+                (RewardPosition { version, index }, r)
+            }));
         Ok(CommitOutcome::Applied)
     }
 }
@@ -170,11 +177,31 @@ impl HistoryStore for EmbeddedStore {
         Ok(LedgerPage { lines, next })
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
-        match self.entry(customer)? {
-            Some(entry) => Ok(read(&entry)?.rewards.clone()),
-            None => Ok(Vec::new()),
-        }
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
+        let Some(entry) = self.entry(customer)? else {
+            return Ok(RewardPage {
+                rewards: Vec::new(),
+                next: None,
+            });
+        };
+        let c = read(&entry)?;
+        let end = match page.before {
+            Some(before) => c.rewards.partition_point(|(at, _)| *at < before),
+            None => c.rewards.len(),
+        };
+        let start = end.saturating_sub(page.limit);
+        let rows = &c.rewards[start..end];
+        let next = (start > 0)
+            .then(|| rows.first().map(|(at, _)| *at))
+            .flatten();
+        Ok(RewardPage {
+            rewards: rows.iter().rev().map(|(_, r)| r.clone()).collect(),
+            next,
+        })
     }
 }
 
@@ -220,7 +247,11 @@ mod tests {
             before: None,
         };
         assert!(store.ledger(&other, page).await.is_ok());
-        assert!(store.rewards(&other).await.is_ok());
+        let page = RewardPageRequest {
+            limit: 10,
+            before: None,
+        };
+        assert!(store.rewards(&other, page).await.is_ok());
         let newcomer = customer("newcomer");
         assert_eq!(
             store.commit(first_commit(&newcomer)).await.ok(),

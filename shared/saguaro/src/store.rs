@@ -4,9 +4,9 @@
 use std::path::Path;
 
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ledger::RewardOutbox;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 use saguaro_embedded::EmbeddedStore;
@@ -70,10 +70,14 @@ impl HistoryStore for LocalStore {
         }
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
         match self {
-            Self::Memory(s) => s.rewards(customer).await,
-            Self::Sqlite(s) => s.rewards(customer).await,
+            Self::Memory(s) => s.rewards(customer, page).await,
+            Self::Sqlite(s) => s.rewards(customer, page).await,
         }
     }
 }

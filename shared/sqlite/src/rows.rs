@@ -8,7 +8,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
-use saguaro_domain::ports::{Commit, CommitOutcome, EventMarker, LedgerPage, PageRequest};
+use saguaro_domain::ports::{
+    Commit, CommitOutcome, EventMarker, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    RewardPosition,
+};
 use saguaro_domain::state::CustomerState;
 use serde::Serialize;
 
@@ -110,20 +113,67 @@ pub fn ledger_page(
     Ok(LedgerPage { lines, next })
 }
 
-/// The customer's reward rows, in the order they were committed.
-pub fn rewards(conn: &Connection, customer: &CustomerId) -> Result<Vec<RewardOutbox>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT doc FROM rewards WHERE provider = ?1 AND customer = ?2 \
-         ORDER BY commit_version, commit_index",
-    )?;
-    let docs = stmt.query_map(params![customer.provider.as_str(), customer.id], |r| {
-        r.get::<_, String>(0)
-    })?;
-    let mut out = Vec::new();
-    for doc in docs {
-        out.push(parse("reward", customer, &doc?)?);
+/// A page of the customer's reward rows, newest first (commit order), before `page.before`.
+pub fn rewards_page(
+    conn: &Connection,
+    customer: &CustomerId,
+    page: RewardPageRequest,
+) -> Result<RewardPage> {
+    if page.limit == 0 {
+        return Ok(RewardPage {
+            rewards: Vec::new(),
+            next: None,
+        });
     }
-    Ok(out)
+    // Positions past i64::MAX cannot be stored, so such a bound means "all".
+    let (version, index) = page.before.map_or((i64::MAX, 0), |b| {
+        (
+            i64::try_from(b.version).unwrap_or(i64::MAX),
+            i64::from(b.index),
+        )
+    });
+    // One more than asked: tells whether another page exists.
+    let want = i64::try_from(page.limit.saturating_add(1)).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT commit_version, commit_index, doc FROM rewards \
+         WHERE provider = ?1 AND customer = ?2 \
+           AND (commit_version < ?3 OR (commit_version = ?3 AND commit_index < ?4)) \
+         ORDER BY commit_version DESC, commit_index DESC LIMIT ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![customer.provider.as_str(), customer.id, version, index, want],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        },
+    )?;
+    let mut rewards = Vec::new();
+    let mut positions = Vec::new();
+    for row in rows {
+        let (version, index, doc) = row?;
+        rewards.push(parse::<RewardOutbox>("reward", customer, &doc)?);
+        positions.push((version, index));
+    }
+    let next = if rewards.len() > page.limit {
+        rewards.truncate(page.limit);
+        let (version, index) = positions[page.limit - 1];
+        Some(RewardPosition {
+            version: u64::try_from(version).map_err(|_| Error::Invalid {
+                what: "reward commit_version",
+                customer: customer.to_string(),
+            })?,
+            index: u32::try_from(index).map_err(|_| Error::Invalid {
+                what: "reward commit_index",
+                customer: customer.to_string(),
+            })?,
+        })
+    } else {
+        None
+    };
+    Ok(RewardPage { rewards, next })
 }
 
 /// Applies one commit on `conn`, inside the caller's transaction (a savepoint of the

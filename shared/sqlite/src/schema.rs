@@ -8,14 +8,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Stored in `PRAGMA user_version`. Bump it with a new entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// How long a connection waits for another one (of this or another process) that holds the
 /// write lock, before a write fails as unavailable (retryable).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: [&str; 1] = [V1];
+const MIGRATIONS: [&str; 2] = [V1, V2];
 
 /// Plain rowid tables: state documents can be large, which `WITHOUT ROWID` handles badly.
 /// Each table's primary key is also its only index; every query of the store is a lookup
@@ -68,6 +68,12 @@ CREATE TABLE markers (
     payload_hash TEXT NOT NULL,
     applied_at   TEXT NOT NULL
 );
+";
+
+/// Rewards page newest first by commit position, like the ledger by line: an index on it,
+/// so a page reads only its rows.
+const V2: &str = "
+CREATE INDEX rewards_by_commit ON rewards (provider, customer, commit_version, commit_index);
 ";
 
 /// Pragmas that hold per connection.

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ledger::RewardOutbox;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -150,8 +150,13 @@ impl HistoryStore for SqliteStore {
             .await
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
         let customer = customer.clone();
-        self.read(move |conn| rows::rewards(conn, &customer)).await
+        self.read(move |conn| rows::rewards_page(conn, &customer, page))
+            .await
     }
 }

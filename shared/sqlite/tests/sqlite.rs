@@ -11,13 +11,19 @@ use common::TempDir;
 use rusqlite::Connection;
 use saguaro_app::{Applied, Earner};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, RewardPageRequest, StateStore,
+    StoreError,
 };
 use saguaro_domain::{CustomerState, EventId};
 use saguaro_sqlite::{Error, FILE_NAME, SCHEMA_VERSION, SqliteStore};
 use saguaro_store_contract::{customer, payment, program};
 
 const ALL: PageRequest = PageRequest {
+    limit: 10_000,
+    before: None,
+};
+
+const ALL_REWARDS: RewardPageRequest = RewardPageRequest {
     limit: 10_000,
     before: None,
 };
@@ -54,15 +60,15 @@ async fn when_the_store_is_reopened_then_everything_committed_is_there() {
         (
             store.load(&c).await.unwrap(),
             store.ledger(&c, ALL).await.unwrap(),
-            store.rewards(&c).await.unwrap(),
+            store.rewards(&c, ALL_REWARDS).await.unwrap(),
         )
     };
-    assert!(!rewards.is_empty(), "the program redeemed credits");
+    assert!(!rewards.rewards.is_empty(), "the program redeemed credits");
 
     let reopened = Arc::new(SqliteStore::open_dir(dir.path()).unwrap());
     assert_eq!(reopened.load(&c).await.unwrap(), state);
     assert_eq!(reopened.ledger(&c, ALL).await.unwrap(), lines);
-    assert_eq!(reopened.rewards(&c).await.unwrap(), rewards);
+    assert_eq!(reopened.rewards(&c, ALL_REWARDS).await.unwrap(), rewards);
     // The markers persisted too: a provider's retry after the restart changes nothing.
     let earner = Earner::new(reopened.clone(), program());
     assert_eq!(

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use jiff::Timestamp;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, PageRequest, RewardPageRequest, StateStore, StoreError,
 };
 use saguaro_domain::{
     CustomerId, CustomerState, Event, LedgerLine, Money, Program, Provider, RewardOutbox, Trigger,
@@ -156,7 +156,17 @@ pub async fn view<S: StateStore + HistoryStore>(store: &S, c: &CustomerId) -> Cu
         .unwrap()
         .lines;
     lines.reverse();
-    let mut rewards = store.rewards(c).await.unwrap();
+    let mut rewards = store
+        .rewards(
+            c,
+            RewardPageRequest {
+                limit: 100_000,
+                before: None,
+            },
+        )
+        .await
+        .unwrap()
+        .rewards;
     rewards.sort_by(|a, b| a.id.cmp(&b.id));
     CustomerView {
         balance: state.as_ref().map_or(0, |s| s.balance),

@@ -13,7 +13,7 @@ use saguaro_domain::{CustomerId, Program, Provider};
 use serde_json::{Value, json};
 
 use crate::http::{ErrorCode, internal, json};
-use crate::ports::{Clock, HistoryStore, PageRequest, StateStore};
+use crate::ports::{Clock, HistoryStore, PageRequest, RewardPageRequest, StateStore};
 
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
@@ -121,38 +121,51 @@ pub(crate) async fn ledger<S: StateStore + HistoryStore, C: Clock>(
 pub(crate) async fn rewards<S: StateStore + HistoryStore, C: Clock>(
     State(customers): State<Arc<Customers<S, C>>>,
     CustomerPath(customer): CustomerPath,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ErrorCode> {
-    let rewards = customers
+    let page = reward_page_request(query.as_deref()).ok_or(ErrorCode::InvalidQuery)?;
+    let page = customers
         .store
-        .rewards(&customer)
+        .rewards(&customer, page)
         .await
         .map_err(|e| internal(&e))?;
-    if rewards.is_empty() {
+    if page.rewards.is_empty() {
         customers.known(&customer).await?;
     }
     Ok(json(
         StatusCode::OK,
-        &json!({ "rewards": rewards.iter().map(reward_json).collect::<Vec<_>>() }),
+        &json!({
+            "rewards": page.rewards.iter().map(reward_json).collect::<Vec<_>>(),
+            "next_cursor": page.next.map(|at| at.to_string()),
+        }),
     ))
 }
 
-/// The raw query is read by hand, as it always was: `limit` in 1..=500, `cursor` a line
-/// number (empty: the first page); other keys are ignored.
-fn page_request(query: Option<&str>) -> Option<PageRequest> {
-    let mut page = PageRequest {
-        limit: DEFAULT_PAGE,
-        before: None,
-    };
+/// `?limit=&cursor=` of a listing, read by hand as it always was: `limit` in 1..=500,
+/// `cursor` parsed as `T` (empty: the first page); other keys are ignored. `None` when
+/// either is invalid.
+fn page_query<T: std::str::FromStr>(query: Option<&str>) -> Option<(usize, Option<T>)> {
+    let (mut limit, mut cursor) = (DEFAULT_PAGE, None);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         match key {
-            "limit" => page.limit = value.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n))?,
+            "limit" => limit = value.parse().ok().filter(|n| (1..=MAX_PAGE).contains(n))?,
             "cursor" if value.is_empty() => {}
-            "cursor" => page.before = Some(value.parse().ok()?),
+            "cursor" => cursor = Some(value.parse().ok()?),
             _ => {}
         }
     }
-    Some(page)
+    Some((limit, cursor))
+}
+
+/// A ledger page: the cursor is a line number.
+fn page_request(query: Option<&str>) -> Option<PageRequest> {
+    page_query(query).map(|(limit, before)| PageRequest { limit, before })
+}
+
+/// A rewards page: the cursor is a commit position, `{version}.{index}`.
+fn reward_page_request(query: Option<&str>) -> Option<RewardPageRequest> {
+    page_query(query).map(|(limit, before)| RewardPageRequest { limit, before })
 }
 
 fn line_json(l: &LedgerLine) -> Value {
@@ -218,6 +231,22 @@ mod tests {
                 before: Some(17)
             })
         );
+    }
+
+    #[test]
+    fn when_a_rewards_query_has_a_cursor_then_it_is_a_position() {
+        assert_eq!(
+            reward_page_request(Some("limit=5&cursor=12.3")),
+            Some(RewardPageRequest {
+                limit: 5,
+                before: Some(saguaro_domain::ports::RewardPosition {
+                    version: 12,
+                    index: 3
+                })
+            })
+        );
+        assert_eq!(reward_page_request(Some("cursor=12")), None);
+        assert_eq!(reward_page_request(Some("cursor=x.1")), None);
     }
 
     #[test]

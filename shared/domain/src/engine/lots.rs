@@ -62,19 +62,28 @@ impl Run<'_> {
     }
 
     /// `points.expired` (from the scheduler): every lot whose last day is before the event's
-    /// day expires with its remainder, one line per lot (per expiry day).
+    /// day expires with its remainder, in one line (normally one day's lot: the job runs
+    /// daily), which refers to the soonest lot's line. One line, however many days a late job
+    /// catches up on, keeps the event's commit small.
     pub(super) fn expire(&mut self) -> Result<()> {
         let today = self.local.date();
         let (expired, kept): (Vec<Lot>, Vec<Lot>) = std::mem::take(&mut self.state.lots)
             .into_iter()
             .partition(|lot| lot.expires_on.is_some_and(|d| d < today));
         self.state.lots = kept;
-        for lot in expired {
+        let soonest = expired
+            .iter()
+            .min_by_key(|lot| (lot.expires_on, lot.line))
+            .map(|lot| lot.line);
+        let total = expired
+            .iter()
+            .try_fold(0i64, |sum, lot| checked(sum.checked_add(lot.remaining)))?;
+        if total > 0 {
             self.push_line(
                 LineKind::Expiry,
-                -lot.remaining,
+                checked(total.checked_neg())?,
                 "expiry".to_owned(),
-                Some(lot.line),
+                soonest,
                 None,
             )?;
         }

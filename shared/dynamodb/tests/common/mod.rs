@@ -7,9 +7,9 @@ use std::sync::LazyLock;
 
 use aws_sdk_dynamodb::Client;
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ledger::RewardOutbox;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 use saguaro_dynamodb::{DynamoStore, RequestCounter};
@@ -30,7 +30,7 @@ pub async fn fresh_store(test: &str) -> (DynamoStore, RequestCounter) {
 /// moto's `TransactWriteItems` is not atomic when requests overlap: it applies the actions
 /// one by one and undoes a cancelled transaction by restoring a snapshot of the whole table
 /// taken before it started, which also undoes (or half-undoes) a transaction that ran in
-/// between. Seen here as a customer item whose manifest disagrees with its lots. DynamoDB
+/// between. Seen here as a commit undone after it was reported applied. DynamoDB
 /// itself is atomic, so tests with concurrent tasks run each store operation alone; tasks
 /// still interleave between operations (load, engine, commit), which is what the
 /// optimistic-concurrency tests exercise.
@@ -62,8 +62,12 @@ impl HistoryStore for OneAtATime {
         self.0.ledger(customer, page).await
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
         let _turn = ONE_AT_A_TIME.lock().await;
-        self.0.rewards(customer).await
+        self.0.rewards(customer, page).await
     }
 }

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use saguaro_domain::ids::CustomerId;
-use saguaro_domain::ledger::RewardOutbox;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
+    StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 use saguaro_sqlite::SqliteStore;
@@ -88,7 +88,11 @@ impl HistoryStore for TempStore {
         self.store().ledger(customer, page).await
     }
 
-    async fn rewards(&self, customer: &CustomerId) -> Result<Vec<RewardOutbox>, StoreError> {
-        self.store().rewards(customer).await
+    async fn rewards(
+        &self,
+        customer: &CustomerId,
+        page: RewardPageRequest,
+    ) -> Result<RewardPage, StoreError> {
+        self.store().rewards(customer, page).await
     }
 }

@@ -9,15 +9,31 @@ use crate::event::Trigger;
 use crate::program::parse::{RawCap, RawEarn};
 use crate::program::{Beneficiary, Cap, CapPeriod, EarnRule, ProgramError};
 
+/// Rules one trigger may have. One event writes a ledger line per matching rule (and a
+/// refund one per line it reverses), all in one store transaction: with at most 16 rules a
+/// trigger and 16 rewards, the worst event (a referred customer's first payment, with a refund
+/// that came first, redeeming every reward) stays under DynamoDB's 100 actions.
+pub const MAX_RULES_PER_TRIGGER: usize = 16;
+
 impl Validator<'_> {
     pub(super) fn earn(&self, raw: Vec<Spanned<RawEarn>>) -> Result<Vec<EarnRule>, ProgramError> {
         let mut earn = Vec::new();
         let mut ids = HashSet::new();
+        let mut per_trigger: BTreeMap<Trigger, usize> = BTreeMap::new();
         for r in raw {
             let r = r.into_inner();
             let id = self.slug("earn.id", &r.id)?;
             self.unique(&mut ids, "earn.id", &r.id)?;
             let on = self.trigger("earn.on", &r.on)?;
+            let count = per_trigger.entry(on.clone()).or_default();
+            *count += 1;
+            if *count > MAX_RULES_PER_TRIGGER {
+                return self.err(
+                    "earn.on",
+                    r.on.span(),
+                    format!("at most {MAX_RULES_PER_TRIGGER} rules may earn on one trigger"),
+                );
+            }
             let points = match &r.points {
                 Some(p) => self.non_negative("earn.points", p)?,
                 None => 0,

@@ -10,6 +10,10 @@ use crate::money::Currency;
 use crate::program::parse::RawReward;
 use crate::program::{ProgramError, Reward, RewardKind, RewardTrigger, Tier};
 
+/// Rewards a program may have: each can add a redemption line and an outbox row to an
+/// event's transaction (see [`super::earn::MAX_RULES_PER_TRIGGER`]).
+pub const MAX_REWARDS: usize = 16;
+
 impl Validator<'_> {
     /// `tiers` are the validated tiers, which `on_tier` must name.
     pub(super) fn rewards(
@@ -19,7 +23,14 @@ impl Validator<'_> {
     ) -> Result<Vec<Reward>, ProgramError> {
         let mut rewards = Vec::new();
         let mut ids = HashSet::new();
-        for rw in raw {
+        for (n, rw) in raw.into_iter().enumerate() {
+            if n >= MAX_REWARDS {
+                return self.err(
+                    "rewards",
+                    rw.span(),
+                    format!("at most {MAX_REWARDS} rewards"),
+                );
+            }
             let rw = rw.into_inner();
             let id = self.slug("rewards.id", &rw.id)?;
             self.unique(&mut ids, "rewards.id", &rw.id)?;
