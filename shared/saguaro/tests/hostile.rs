@@ -220,7 +220,6 @@ fn when_sigterm_comes_with_stalled_clients_then_the_request_in_flight_finishes_a
     .unwrap();
     std::thread::sleep(Duration::from_millis(300));
 
-    let pid = serve.child.id().to_string();
     let waiter = std::thread::spawn({
         let mut in_flight = in_flight.try_clone().unwrap();
         let tail = tail.to_owned();
@@ -232,7 +231,6 @@ fn when_sigterm_comes_with_stalled_clients_then_the_request_in_flight_finishes_a
     });
     let took = serve.terminate(Duration::from_secs(15));
     waiter.join().unwrap();
-    let _ = pid;
 
     let (answer, _) = until_closed(in_flight);
     assert!(answer.starts_with("HTTP/1.1 202"), "{answer}");
@@ -294,5 +292,35 @@ fn when_a_body_is_refused_then_the_log_names_the_field_but_not_the_value_nor_a_f
     );
     for leak in ["alice", "Baker", "forged line", "\u{1b}"] {
         assert!(!text.contains(leak), "{leak:?} in the log:\n{text}");
+    }
+}
+
+#[test]
+fn when_a_customer_id_has_special_characters_then_hyper_and_the_router_read_its_encoded_path() {
+    let serve = Serve::start(&[], "error");
+    for (n, (id, encoded)) in [
+        ("a/b", "a%2Fb"),
+        ("a b?c#d", "a%20b%3Fc%23d"),
+        ("100%@x", "100%25%40x"),
+        ("zoë", "zo%C3%AB"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let body = serde_json::json!({
+            "id": format!("evt-{n}"), "type": "payment.succeeded",
+            "customer": { "provider": "custom", "id": id },
+            "occurred_at": "2026-05-01T12:00:00Z",
+            "amount": { "minor": 1999, "currency": "usd" }, "payment": format!("pay-{n}"),
+        })
+        .to_string();
+        let answer = serve.post_events(&body);
+        assert!(answer.starts_with("HTTP/1.1 202"), "{id}: {answer}");
+        for suffix in ["", "/ledger", "/rewards"] {
+            let read = serve.request(&format!(
+                "GET /customers/custom/{encoded}{suffix} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            ));
+            assert!(read.starts_with("HTTP/1.1 200"), "{id}{suffix}: {read}");
+        }
     }
 }
