@@ -212,8 +212,9 @@ impl<S: StateStore> EarnHandler<S> {
             Ok(event) => event,
             Err(e) => {
                 // Logged without the body (it may carry personal data): the DLQ keeps it.
-                let cause = std::error::Error::source(&e).map(ToString::to_string);
-                warn!(error = %e, cause, "undecodable message");
+                // Only the error's own text (kind and position): serde's message, its
+                // source, quotes the values it refused.
+                warn!(error = %e, "undecodable message");
                 return MessageOutcome::Failed(e);
             }
         };

@@ -1,19 +1,26 @@
 //! `POST /events`: one event in Saguaro's own format (docs/design.md §8). This is the door for the
 //! merchant's application and for billing systems Saguaro has no adapter for. Strict: unknown
-//! fields are rejected.
+//! fields are rejected, lengths count characters (not bytes), currencies are ISO 4217 codes,
+//! timestamps are RFC 3339 with an offset of at most ±23:59, and ids holding a control
+//! character are refused ([`crate::http::printable`]). An error says what is wrong (the
+//! field's path, what was expected, the position) and never quotes the body.
 
 use jiff::Timestamp;
 use saguaro_domain::{
     CustomerId, Event, EventId, Money, Provider, Refs, SubscriptionInfo, Trigger,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
-/// Why a body is not an acceptable event.
+use crate::http::detail::{describe, describe_json};
+use crate::http::printable::control_character_in;
+
+/// Why a body is not an acceptable event. Neither quotes the body.
 #[derive(Debug, thiserror::Error)]
 pub enum IncomingError {
-    /// Not JSON, or not of the event's shape (unknown field, wrong type, missing field).
-    #[error("malformed event body")]
-    Malformed(#[source] serde_json::Error),
+    /// Not JSON, or not of the event's shape (unknown field, wrong type, missing field):
+    /// what is wrong, where ([`describe`]).
+    #[error("malformed event body: {0}")]
+    Malformed(String),
     /// Well-formed, but not an event Saguaro accepts.
     #[error("invalid event: {0}")]
     Invalid(String),
@@ -26,6 +33,7 @@ struct Body {
     #[serde(rename = "type")]
     trigger: Trigger,
     customer: CustomerId,
+    #[serde(deserialize_with = "rfc3339")]
     occurred_at: Timestamp,
     #[serde(default)]
     amount: Option<Money>,
@@ -45,24 +53,72 @@ struct Subscription {
     plan: Option<String>,
     #[serde(default)]
     status: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "rfc3339_option")]
     started_at: Option<Timestamp>,
 }
 
+/// Ids are at most this many characters (not bytes: `é` is one).
 const MAX_ID_LEN: usize = 255;
+
+const RFC3339: &str = "an RFC 3339 timestamp with an offset of at most ±23:59";
+
+/// An RFC 3339 date-time: jiff parses it, but accepts offsets up to ±25:59:59 and forms
+/// RFC 3339 has not (`+05`, `+05:00:00`, a `[zone]` suffix), so the offset is checked first.
+fn rfc3339<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    parse_rfc3339(&s)
+        .ok_or_else(|| serde::de::Error::invalid_value(serde::de::Unexpected::Str(&s), &RFC3339))
+}
+
+fn rfc3339_option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "rfc3339")] Timestamp);
+    Ok(Option::<Wrapped>::deserialize(d)?.map(|Wrapped(t)| t))
+}
+
+fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+    let offset_ok = s.ends_with(['Z', 'z'])
+        || s.len()
+            .checked_sub(6)
+            .and_then(|at| s.get(at..))
+            .is_some_and(|offset| {
+                let b = offset.as_bytes();
+                let two = |i: usize| -> Option<u8> {
+                    (b[i].is_ascii_digit() && b[i + 1].is_ascii_digit())
+                        .then(|| (b[i] - b'0') * 10 + (b[i + 1] - b'0'))
+                };
+                matches!(b[0], b'+' | b'-')
+                    && b[3] == b':'
+                    && two(1).is_some_and(|h| h <= 23)
+                    && two(4).is_some_and(|m| m <= 59)
+            });
+    if !offset_ok {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn too_long(id: &str) -> bool {
+    id.is_empty() || id.chars().count() > MAX_ID_LEN
+}
 
 /// Parses and validates a `POST /events` body into the normalised event.
 pub fn parse_event(body: &[u8]) -> Result<Event, IncomingError> {
-    let body: Body = serde_json::from_slice(body).map_err(IncomingError::Malformed)?;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let body: Body = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| IncomingError::Malformed(describe(&e)))?;
+    // Anything after the event but whitespace is malformed too.
+    de.end()
+        .map_err(|e| IncomingError::Malformed(describe_json(&e)))?;
     let invalid = |m: &str| Err(IncomingError::Invalid(m.to_owned()));
-    if body.id.is_empty() || body.id.len() > MAX_ID_LEN {
+    if too_long(&body.id) {
         return invalid("id must be 1 to 255 characters");
     }
     if body.trigger.is_internal() {
         return invalid("internal triggers are not accepted");
     }
     for c in std::iter::once(&body.customer).chain(&body.referrer) {
-        if c.provider == Provider::Scheduler || c.id.is_empty() || c.id.len() > MAX_ID_LEN {
+        if c.provider == Provider::Scheduler || too_long(&c.id) {
             return invalid("customer needs a provider (stripe, chargebee, custom) and an id");
         }
     }
@@ -78,7 +134,7 @@ pub fn parse_event(body: &[u8]) -> Result<Event, IncomingError> {
         }
         _ => {}
     }
-    Ok(Event {
+    let event = Event {
         provider: Provider::Custom,
         id: EventId::new(body.id),
         occurred_at: body.occurred_at,
@@ -102,7 +158,13 @@ pub fn parse_event(body: &[u8]) -> Result<Event, IncomingError> {
             referrer: body.referrer,
             promotion: None,
         },
-    })
+    };
+    if let Some(field) = control_character_in(&event) {
+        return Err(IncomingError::Invalid(format!(
+            "`{field}` contains a control character"
+        )));
+    }
+    Ok(event)
 }
 
 #[cfg(test)]
@@ -169,6 +231,47 @@ mod tests {
         assert!(matches!(
             parse_event(body.as_bytes()),
             Err(IncomingError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn when_an_offset_is_past_23_59_then_malformed_though_jiff_reads_it() {
+        // jiff alone takes offsets up to ±25:59:59; RFC 3339 stops at ±23:59.
+        assert!("2026-12-05T10:00:00+25:00".parse::<Timestamp>().is_ok());
+        for at in [
+            "2026-12-05T10:00:00+24:00",
+            "2026-12-05T10:00:00-25:59",
+            "2026-12-05T10:00:00+23:60",
+            "2026-12-05T10:00:00+05",
+            "2026-12-05T10:00:00+05:00:00",
+            "2026-12-05T10:00:00+05:00[Asia/Kolkata]",
+        ] {
+            let body = DESIGN_EXAMPLE.replace("2026-12-05T10:00:00Z", at);
+            assert!(
+                matches!(
+                    parse_event(body.as_bytes()),
+                    Err(IncomingError::Malformed(_))
+                ),
+                "{at}"
+            );
+        }
+        for at in ["2026-12-05T10:00:00+23:59", "2026-12-05T10:00:00-23:59"] {
+            let body = DESIGN_EXAMPLE.replace("2026-12-05T10:00:00Z", at);
+            assert!(parse_event(body.as_bytes()).is_ok(), "{at}");
+        }
+        let body = DESIGN_EXAMPLE.replace("2025-02-28T09:00:00Z", "2025-02-28T09:00:00+24:00");
+        assert!(matches!(
+            parse_event(body.as_bytes()),
+            Err(IncomingError::Malformed(d)) if d.starts_with("`subscription.started_at`: invalid value, expected an RFC 3339")
+        ));
+    }
+
+    #[test]
+    fn when_something_follows_the_event_then_it_is_malformed() {
+        let body = format!("{DESIGN_EXAMPLE} {{}}");
+        assert!(matches!(
+            parse_event(body.as_bytes()),
+            Err(IncomingError::Malformed(d)) if d.starts_with("trailing characters")
         ));
     }
 

@@ -72,7 +72,10 @@ async fn when_an_event_is_posted_then_the_customer_read_shows_it() {
     // then
     assert_eq!(
         answer(refused).await,
-        (StatusCode::BAD_REQUEST, json!({ "error": "invalid_event" }))
+        (
+            StatusCode::BAD_REQUEST,
+            json!({ "error": "invalid_event", "detail": "internal triggers are not accepted" })
+        )
     );
     assert_eq!(
         answer(accepted).await,

@@ -6,12 +6,15 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An ISO-4217 currency code, kept lowercase (`usd`, `jpy`, `kwd`) as Stripe sends it.
-/// Chargebee's upper-case codes are normalised on the way in.
+/// Chargebee's upper-case codes are normalised on the way in. Only codes of the ISO 4217
+/// table are accepted (the `iso_currency` crate's: the current codes, and the recently
+/// superseded ones such as `bgn` or `hrk` that refunds of old payments still carry); three
+/// letters that are no currency (`abc`) are refused.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Currency([u8; 3]);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("`{0}` is not a three-letter ISO-4217 currency code")]
+#[error("`{0}` is not an ISO-4217 currency code")]
 pub struct InvalidCurrency(pub String);
 
 impl Currency {
@@ -31,8 +34,16 @@ impl FromStr for Currency {
         }
         let mut code = [0u8; 3];
         for (slot, b) in code.iter_mut().zip(bytes) {
-            *slot = b.to_ascii_lowercase();
+            *slot = b.to_ascii_uppercase();
         }
+        let known = std::str::from_utf8(&code)
+            .ok()
+            .and_then(iso_currency::Currency::from_code)
+            .is_some();
+        if !known {
+            return Err(InvalidCurrency(s.to_owned()));
+        }
+        code.make_ascii_lowercase();
         Ok(Self(code))
     }
 }
@@ -58,7 +69,14 @@ impl Serialize for Currency {
 impl<'de> Deserialize<'de> for Currency {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        // Said as serde's own "invalid value" so that an error answer can name what was
+        // expected without quoting what was sent.
+        s.parse().map_err(|_| {
+            serde::de::Error::invalid_value(
+                serde::de::Unexpected::Str(&s),
+                &"an ISO 4217 currency code",
+            )
+        })
     }
 }
 
@@ -100,5 +118,21 @@ mod tests {
         assert!("us".parse::<Currency>().is_err());
         assert!("usdx".parse::<Currency>().is_err());
         assert!("u$d".parse::<Currency>().is_err());
+    }
+
+    #[test]
+    fn when_code_is_three_letters_but_no_iso_4217_currency_then_it_is_rejected() {
+        for code in ["abc", "xyz", "QQQ", "usa"] {
+            assert!(code.parse::<Currency>().is_err(), "{code}");
+        }
+        for code in ["usd", "EUR", "jpy", "kwd", "inr", "bgn", "ved"] {
+            assert!(code.parse::<Currency>().is_ok(), "{code}");
+        }
+        let err = serde_json::from_str::<Currency>("\"abc\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("expected an ISO 4217 currency code"),
+            "{err}"
+        );
     }
 }

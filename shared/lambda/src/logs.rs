@@ -17,4 +17,6 @@ pub fn json_logs() -> JsonLogs {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .without_time()
+        // JSON escapes control characters in every value; no colour codes either.
+        .with_ansi(false)
 }

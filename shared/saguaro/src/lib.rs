@@ -9,11 +9,26 @@
 //! without them the route answers 503 `{"error":"not_configured"}`. With a Stripe API client
 //! ([`Runner::with_webhooks_and_stripe_api`], from `STRIPE_API_KEY`) the Stripe route links
 //! basil+ refunds to their invoices; without one they are submitted unlinked.
+//!
+//! A client cannot hold a connection (or its buffered body) for long ([`Timeouts`]): hyper
+//! closes a connection whose request headers are not in within [`HEADER_TIMEOUT`] of its
+//! waiting for them (new, or idle between requests: the idle keep-alive timeout is the
+//! same), and tower-http answers 408 `request_timeout` to a request not read and answered
+//! within [`REQUEST_TIMEOUT`], dropping what it had buffered. SIGINT or SIGTERM stops
+//! accepting, lets the requests in flight finish and closes idle connections, and stops
+//! after [`SHUTDOWN_GRACE`] at the latest, whatever stalled clients remain.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use saguaro_app::Earner;
+use saguaro_app::http::ErrorCode;
 use saguaro_app::ports::{HistoryStore, StateStore, SystemClock};
 use saguaro_app::router;
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
@@ -23,6 +38,8 @@ use saguaro_providers::chargebee::BasicAuth;
 use saguaro_providers::stripe::Verifier;
 use saguaro_stripe_api::StripeApi;
 use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tracing::{debug, info, warn};
 
 mod store;
 pub use store::LocalStore;
@@ -31,6 +48,69 @@ pub use store::LocalStore;
 pub enum RunnerError {
     #[error("cannot listen: {0}")]
     Listen(#[source] std::io::Error),
+}
+
+/// How long a connection may wait for its request headers (from its opening, or from the
+/// previous answer: this is also how long an idle keep-alive connection is kept).
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request may take from its headers to its answer: the body must be in by
+/// then (a local event is applied in milliseconds).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// After SIGINT or SIGTERM, how long the requests in flight have to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
+
+/// The runner's timeouts; [`Default`] is the constants above, `saguaro serve` takes others
+/// from `--header-timeout-ms`, `--request-timeout-ms` and `--shutdown-grace-ms` (tests
+/// shorten them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub headers: Duration,
+    pub request: Duration,
+    pub shutdown: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            headers: HEADER_TIMEOUT,
+            request: REQUEST_TIMEOUT,
+            shutdown: SHUTDOWN_GRACE,
+        }
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or, on Unix, SIGTERM. A handler that cannot be installed
+/// never resolves (the process then runs until killed).
+pub async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// tower-http's timeout answers 408 with an empty body: ours says `request_timeout`.
+async fn timeout_answer(res: Response) -> Response {
+    if res.status() == http::StatusCode::REQUEST_TIMEOUT {
+        ErrorCode::RequestTimeout.into_response()
+    } else {
+        res
+    }
 }
 
 /// The webhook secrets, as the functions take them. A provider left `None` is not
@@ -124,16 +204,66 @@ impl Runner {
         self.router.clone()
     }
 
-    /// Serves until the process is stopped.
+    /// Serves with the default [`Timeouts`] until SIGINT or SIGTERM ([`stop_signal`]).
     pub async fn serve(self, listener: TcpListener) -> Result<(), RunnerError> {
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(async {
-                // If the signal handler cannot be installed, run until killed.
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-            })
+        self.serve_until(listener, Timeouts::default(), stop_signal())
             .await
-            .map_err(RunnerError::Listen)
+    }
+
+    /// Serves HTTP/1.1 with `timeouts` until `stop` resolves; then stops accepting, lets the
+    /// requests in flight finish (idle connections are closed at once) and returns when
+    /// they have, or after `timeouts.shutdown` with whatever connections remain dropped.
+    pub async fn serve_until(
+        self,
+        listener: TcpListener,
+        timeouts: Timeouts,
+        stop: impl Future<Output = ()>,
+    ) -> Result<(), RunnerError> {
+        let app = self
+            .router
+            .layer(TimeoutLayer::with_status_code(
+                http::StatusCode::REQUEST_TIMEOUT,
+                timeouts.request,
+            ))
+            .layer(axum::middleware::map_response(timeout_answer));
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(timeouts.headers);
+        let graceful = GracefulShutdown::new();
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _)) => stream,
+                        Err(e) => {
+                            // Out of file descriptors, for instance: wait, do not spin.
+                            warn!(error = %e, "cannot accept a connection");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    let service = TowerToHyperService::new(app.clone());
+                    let connection =
+                        graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                    tokio::spawn(async move {
+                        if let Err(e) = connection.await {
+                            debug!(error = %e, "connection closed");
+                        }
+                    });
+                }
+                () = &mut stop => break,
+            }
+        }
+        drop(listener);
+        info!("stopping: finishing the requests in flight");
+        tokio::select! {
+            () = graceful.shutdown() => info!("stopped"),
+            () = tokio::time::sleep(timeouts.shutdown) => warn!(
+                grace_ms = u64::try_from(timeouts.shutdown.as_millis()).unwrap_or(u64::MAX),
+                "stopped with connections still open: they are dropped"
+            ),
+        }
+        Ok(())
     }
 }

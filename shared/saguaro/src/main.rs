@@ -1,13 +1,15 @@
 //! `saguaro serve` and `saguaro check`: wiring only.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use saguaro::{LocalStore, Runner, WebhookSecrets};
+use saguaro::{LocalStore, Runner, Timeouts, WebhookSecrets};
 use saguaro_app::config::{
     CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, ConfigError, Env, STRIPE_API_KEY,
     STRIPE_WEBHOOK_SECRET, load_program, unless_missing,
@@ -98,9 +100,23 @@ enum Command {
         /// Keep everything in memory instead: a restart starts afresh.
         #[arg(long, conflicts_with = "data")]
         memory: bool,
+        /// Close a connection whose request headers are not in within MS of its waiting
+        /// for them (also the idle keep-alive timeout).
+        #[arg(long, value_name = "MS", default_value_t = millis(saguaro::HEADER_TIMEOUT))]
+        header_timeout_ms: u64,
+        /// Answer 408 to a request not read and answered within MS of its headers.
+        #[arg(long, value_name = "MS", default_value_t = millis(saguaro::REQUEST_TIMEOUT))]
+        request_timeout_ms: u64,
+        /// On SIGINT or SIGTERM, give the requests in flight MS to finish.
+        #[arg(long, value_name = "MS", default_value_t = millis(saguaro::SHUTDOWN_GRACE))]
+        shutdown_grace_ms: u64,
     },
     /// Validate a program file without running anything.
     Check { file: PathBuf },
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn main() -> ExitCode {
@@ -130,8 +146,18 @@ fn main() -> ExitCode {
             addr,
             data,
             memory,
+            header_timeout_ms,
+            request_timeout_ms,
+            shutdown_grace_ms,
         } => {
+            let timeouts = Timeouts {
+                headers: Duration::from_millis(header_timeout_ms),
+                request: Duration::from_millis(request_timeout_ms),
+                shutdown: Duration::from_millis(shutdown_grace_ms),
+            };
             tracing_subscriber::fmt()
+                // Colours only for a person at a terminal: never escape codes in a file.
+                .with_ansi(std::io::stdout().is_terminal())
                 .with_env_filter(
                     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
                 )
@@ -199,7 +225,7 @@ fn main() -> ExitCode {
                 println!("data: {}", store.describe());
                 serve_env.warn_unconfigured();
                 Runner::with_store(Arc::new(store), program, serve_env.secrets, stripe_api)
-                    .serve(listener)
+                    .serve_until(listener, timeouts, saguaro::stop_signal())
                     .await
             });
             match result {

@@ -1,5 +1,7 @@
 //! The answers of the HTTP edge. Errors are mapped to statuses here, once: 4xx bodies carry
-//! a short machine-readable code, 5xx bodies say nothing more (the cause goes to the log).
+//! a short machine-readable code (and for `POST /events` a `detail` saying what is wrong,
+//! never quoting a value of the body), 5xx bodies say nothing more (the cause goes to the
+//! log).
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
@@ -22,11 +24,15 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the route exists, not with this method (the `Allow` header lists those it takes).
     MethodNotAllowed,
+    /// 408: the local runner did not receive the request and answer it in time (a stalled
+    /// client); the connection is closed.
+    RequestTimeout,
     /// 409: the event id was already used for a different event.
     IdReused,
     /// 413: a body over [`MAX_BODY_BYTES`](crate::http::MAX_BODY_BYTES).
     PayloadTooLarge,
-    /// 415: a body that is not `application/json`.
+    /// 415: a body that is not `application/json`, or has a `Content-Encoding` other than
+    /// `identity`.
     UnsupportedMediaType,
     /// 422: an event the engine cannot apply (e.g. a refund in another currency).
     UnprocessableEvent,
@@ -45,6 +51,7 @@ impl ErrorCode {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::IdReused => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -62,6 +69,7 @@ impl ErrorCode {
             Self::Unauthorized => "unauthorized",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
             Self::IdReused => "id_reused",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
@@ -77,6 +85,15 @@ impl IntoResponse for ErrorCode {
     fn into_response(self) -> Response {
         json(self.status(), &json!({ "error": self.code() }))
     }
+}
+
+/// A 4xx answer that says what is wrong: `{"error": "<code>", "detail": "..."}`. `detail`
+/// never quotes a value of the request ([`crate::http::detail`]).
+pub(crate) fn refused(code: ErrorCode, detail: &str) -> Response {
+    json(
+        code.status(),
+        &json!({ "error": code.code(), "detail": detail }),
+    )
 }
 
 /// A JSON answer.

@@ -2,6 +2,7 @@
 //! a body is read as [`Bytes`], never re-encoded, and nothing parses it before the handler
 //! has verified it.
 
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use bytes::Bytes;
 use http::{HeaderMap, header};
@@ -19,9 +20,12 @@ pub(crate) fn body_limit() -> DefaultBodyLimit {
 }
 
 /// The exact bytes of a JSON request body. Refused with 413 `payload_too_large` over
-/// [`MAX_BODY_BYTES`], then with 415 `unsupported_media_type` when the content type is not
-/// `application/json` (parameters such as `charset` allowed): the size first, so that an
-/// oversized body is refused whatever it claims to be.
+/// [`MAX_BODY_BYTES`], with 400 `malformed` when it cannot be read (a malformed chunk, a
+/// client gone before the end), then with 415 `unsupported_media_type` when it is encoded
+/// (a `Content-Encoding` other than `identity`: signatures are over the bytes as sent, and
+/// nothing here inflates a gzip bomb) or its content type is not `application/json`
+/// (parameters such as `charset` allowed): the size first, so that an oversized body is
+/// refused whatever it claims to be.
 #[derive(Debug, Clone)]
 pub struct JsonBody(pub Bytes);
 
@@ -30,17 +34,33 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let json = is_json(req.headers());
-        // A body that could not be read whole (over the limit, or the client went away)
-        // cannot be verified or parsed: 413, as a body cut short by the limit.
+        let identity = is_identity(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             debug!(reason = %e, "request body not read");
-            ErrorCode::PayloadTooLarge
+            match e {
+                BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_)) => {
+                    ErrorCode::PayloadTooLarge
+                }
+                // A body that could not be read whole for another reason (a malformed chunk,
+                // the client went away) cannot be verified or parsed.
+                _ => ErrorCode::Malformed,
+            }
         })?;
-        if !json {
+        if !identity || !json {
             return Err(ErrorCode::UnsupportedMediaType);
         }
         Ok(Self(bytes))
     }
+}
+
+/// No `Content-Encoding`, or only `identity`.
+fn is_identity(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONTENT_ENCODING).iter().all(|v| {
+        v.to_str().is_ok_and(|v| {
+            v.split(',')
+                .all(|coding| coding.trim().eq_ignore_ascii_case("identity"))
+        })
+    })
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

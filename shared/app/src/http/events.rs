@@ -1,44 +1,45 @@
 //! `POST /events`: one event in Saguaro's own format ([`crate::incoming`]), handed to the
-//! sink; 202 `{"id"}` once the sink has accepted it.
+//! sink; 202 `{"id"}` once the sink has accepted it. A refused body is answered 400 with a
+//! `detail` that says what is wrong without quoting the body.
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 use tracing::{error, warn};
 
-use crate::http::{ErrorCode, JsonBody, json};
+use crate::http::{ErrorCode, JsonBody, json, refused};
 use crate::incoming::{IncomingError, parse_event};
 use crate::ports::{EventSink, SinkError};
 
 pub(crate) async fn post<K: EventSink>(
     State(sink): State<Arc<K>>,
     JsonBody(body): JsonBody,
-) -> Result<Response, ErrorCode> {
+) -> Response {
     let event = match parse_event(&body) {
         Ok(e) => e,
-        Err(IncomingError::Malformed(e)) => {
-            warn!(error = %e, "malformed event body");
-            return Err(ErrorCode::Malformed);
+        Err(IncomingError::Malformed(detail)) => {
+            warn!(detail, "malformed event body");
+            return refused(ErrorCode::Malformed, &detail);
         }
-        Err(e @ IncomingError::Invalid(_)) => {
-            warn!(error = %e, "invalid event");
-            return Err(ErrorCode::InvalidEvent);
+        Err(IncomingError::Invalid(detail)) => {
+            warn!(detail, "invalid event");
+            return refused(ErrorCode::InvalidEvent, &detail);
         }
     };
     let id = event.id.clone();
     match sink.submit(event).await {
-        Ok(()) => Ok(json(StatusCode::ACCEPTED, &json!({ "id": id }))),
+        Ok(()) => json(StatusCode::ACCEPTED, &json!({ "id": id })),
         Err(SinkError::Rejected(e)) => {
             warn!(event_id = %id, error = %e, cause = ?e.source().map(ToString::to_string), "event rejected");
-            Err(ErrorCode::UnprocessableEvent)
+            ErrorCode::UnprocessableEvent.into_response()
         }
-        Err(SinkError::IdReused) => Err(ErrorCode::IdReused),
+        Err(SinkError::IdReused) => ErrorCode::IdReused.into_response(),
         Err(SinkError::Unavailable(e)) => {
             error!(event_id = %id, error = %e, "event not accepted");
-            Err(ErrorCode::Unavailable)
+            ErrorCode::Unavailable.into_response()
         }
     }
 }

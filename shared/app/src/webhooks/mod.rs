@@ -15,6 +15,10 @@
 //! a [`StripeLookup`](crate::ports::StripeLookup) before the refund is submitted (`lookup.rs`;
 //! a failed lookup answers 5xx so that Stripe retries).
 //!
+//! Before the sink, a normalised event whose ids hold a control character is refused with
+//! 400 `invalid_event` ([`crate::http::printable`]): they would forge log lines. What is
+//! logged before that check (an ignored or unreadable event's id and type) is escaped.
+//!
 //! Here: what both providers' answers have in common, from an ignored event to the sink's
 //! verdict.
 
@@ -26,11 +30,12 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use saguaro_domain::Event;
 use serde_json::json;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 pub use chargebee::ChargebeeWebhook;
 pub use stripe::{STRIPE_SIGNATURE, StripeWebhook, stripe_verifier};
 
+use crate::http::printable::{control_character_in, escaped};
 use crate::http::{ErrorCode, json};
 use crate::ports::{EventSink, SinkError};
 
@@ -48,7 +53,7 @@ impl IntoResponse for Received {
 pub type Answer = Result<Received, ErrorCode>;
 
 fn ignored(provider: &str, event_type: &str, reason: &str) -> Answer {
-    debug!(provider, event_type, reason, "webhook ignored");
+    debug!(provider, event_type = %escaped(event_type), reason, "webhook ignored");
     Ok(Received)
 }
 
@@ -57,12 +62,31 @@ fn ignored(provider: &str, event_type: &str, reason: &str) -> Answer {
 fn unprocessable(provider: &str, event_id: &str, event_type: &str, reason: &str) -> Answer {
     error!(
         provider,
-        event_id, event_type, reason, "relevant webhook event cannot be normalised"
+        event_id = %escaped(event_id),
+        event_type = %escaped(event_type),
+        reason,
+        "relevant webhook event cannot be normalised"
     );
     Err(ErrorCode::Internal)
 }
 
+/// 400 `invalid_event` for an event whose ids hold a control character; the log names the
+/// field, not its text.
+fn printable(provider: &str, event: &Event) -> Result<(), ErrorCode> {
+    match control_character_in(event) {
+        Some(field) => {
+            warn!(
+                provider,
+                field, "webhook event refused: an id holds a control character"
+            );
+            Err(ErrorCode::InvalidEvent)
+        }
+        None => Ok(()),
+    }
+}
+
 async fn submit<K: EventSink>(sink: &K, provider: &str, event: Event) -> Answer {
+    printable(provider, &event)?;
     let event_id = event.id.clone();
     let customer = event.customer.to_string();
     let trigger = event.trigger.clone();

@@ -89,6 +89,8 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
                 return Err(ErrorCode::Malformed);
             }
         };
+        // Before the lookup, which logs the event's id.
+        super::printable("stripe", &event)?;
         lookup::link_refund_to_invoice(&self.lookup, &mut event).await?;
         submit(&self.sink, "stripe", event).await
     }
