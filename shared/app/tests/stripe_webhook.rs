@@ -225,6 +225,42 @@ async fn when_stripe_type_is_not_used_then_200_and_nothing_submitted() {
 }
 
 #[tokio::test]
+async fn when_a_guest_payment_is_refunded_then_200_and_nothing_submitted() {
+    // given the providers crate's 2020-03-02 `charge.refunded` (tests/data/stripe, built from
+    // Stripe's documented charge), as a guest payment makes it: `"customer": null`, and with
+    // no `customer` key at all; and the public basil charge (openapi fixtures3), which has
+    // `customer: null` as it comes
+    let refund: Value =
+        serde_json::from_slice(&provider_data("stripe/2020-03-02_charge.refunded.json")).unwrap();
+    let mut null_customer = refund.clone();
+    null_customer["data"]["object"]["customer"] = Value::Null;
+    let mut no_customer = refund;
+    no_customer["data"]["object"]
+        .as_object_mut()
+        .unwrap()
+        .remove("customer");
+    let basil_charge: Value =
+        serde_json::from_slice(&fixture("stripe/openapi_fixtures3/charge.json")).unwrap();
+    let basil = json!({
+        "id": "evt_guest_basil", "object": "event", "type": "charge.refunded",
+        "api_version": "2025-03-31.basil", "created": NOW, "data": { "object": basil_charge },
+    });
+    for body in [null_customer, no_customer, basil] {
+        let hook = stripe_webhook(Mode::Accept);
+        // when
+        let res = hook
+            .handle(signed(serde_json::to_vec(&body).unwrap()))
+            .await;
+        // then: acknowledged (Stripe stops retrying), nothing to apply
+        assert_eq!(
+            answer(res).await,
+            (StatusCode::OK, json!({ "received": true }))
+        );
+        assert!(hook.sink().events().is_empty());
+    }
+}
+
+#[tokio::test]
 async fn when_relevant_stripe_event_cannot_be_normalised_then_500_so_stripe_retries() {
     // given an invoice.paid whose invoice names no customer
     let hook = stripe_webhook(Mode::Accept);

@@ -141,7 +141,13 @@ pub fn rewards_page(
          ORDER BY commit_version DESC, commit_index DESC LIMIT ?5",
     )?;
     let rows = stmt.query_map(
-        params![customer.provider.as_str(), customer.id, version, index, want],
+        params![
+            customer.provider.as_str(),
+            customer.id,
+            version,
+            index,
+            want
+        ],
         |r| {
             Ok((
                 r.get::<_, i64>(0)?,

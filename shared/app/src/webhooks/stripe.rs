@@ -3,9 +3,9 @@
 
 use http::HeaderMap;
 use saguaro_providers::stripe::{self, Verifier, WebhookSecret};
-use tracing::warn;
+use tracing::{info, warn};
 
-use super::{Answer, ignored, lookup, submit, unprocessable};
+use super::{Answer, Received, ignored, lookup, submit, unprocessable};
 use crate::http::ErrorCode;
 use crate::ports::{Clock, EventSink, NoStripeLookup, StripeLookup};
 
@@ -78,6 +78,18 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
             Ok(stripe::Normalised::Event(event)) => *event,
             Ok(stripe::Normalised::Ignored { event_type, reason }) => {
                 return ignored("stripe", &event_type, reason);
+            }
+            Ok(stripe::Normalised::NoCustomer {
+                event_id,
+                event_type,
+            }) => {
+                info!(
+                    provider = "stripe",
+                    event_id,
+                    event_type,
+                    "payment of no customer (a guest payment): nothing to do for loyalty"
+                );
+                return Ok(Received);
             }
             Err(stripe::NormaliseError::Unprocessable {
                 event_id,

@@ -32,6 +32,12 @@ pub enum Normalised {
         event_type: String,
         reason: &'static str,
     },
+    /// Answer 2xx, log at info and drop: a payment event with no customer (a guest payment
+    /// through Payment Links or Checkout), which has nothing to do with loyalty.
+    NoCustomer {
+        event_id: String,
+        event_type: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -246,6 +252,12 @@ impl<'a> Context<'a> {
 
     fn charge_refunded(&self) -> Result<Normalised> {
         let charge = self.object()?;
+        if id_at(charge, &["customer"]).is_none() {
+            return Ok(Normalised::NoCustomer {
+                event_id: self.event_id.to_owned(),
+                event_type: self.event_type.to_owned(),
+            });
+        }
         let charge_id =
             str_at(charge, &["id"]).ok_or_else(|| self.unprocessable("no charge id"))?;
         // Stripe reports the running total; the engine keeps max(seen, total), so refund
