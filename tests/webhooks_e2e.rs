@@ -488,3 +488,48 @@ async fn when_no_stripe_api_key_then_basil_refund_cannot_find_its_payment() {
     );
     assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
 }
+
+/// The same invoice reported as `invoice.paid` and as `invoice.payment_succeeded`: Stripe
+/// sends both (two event ids) to an endpoint subscribed to both. The second is the providers
+/// crate's 2020-03-02 `invoice.paid` with its type and id changed here.
+fn invoice_paid_and_payment_succeeded(paid: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+    let mut succeeded = json_of(&paid);
+    succeeded["type"] = json!("invoice.payment_succeeded");
+    succeeded["id"] = json!(format!("{}_succeeded", succeeded["id"].as_str().unwrap()));
+    (paid, serde_json::to_vec(&succeeded).unwrap())
+}
+
+#[tokio::test]
+async fn when_invoice_paid_and_invoice_payment_succeeded_both_arrive_then_the_invoice_earns_once_in_either_order()
+ {
+    // 2020-03-02 (keyed by PaymentIntent) and basil (keyed by invoice) layouts
+    for (paid, customer, points) in [
+        (
+            provider_data("stripe/2020-03-02_invoice.paid.json"),
+            "stripe/cus_H2020",
+            // "spend": floor(3998 / 100) = 39
+            39,
+        ),
+        // "spend": floor(5000 / 100) = 50
+        (basil_invoice_paid(), "stripe/cus_Basil", 50),
+    ] {
+        let (paid, succeeded) = invoice_paid_and_payment_succeeded(paid);
+        for order in [
+            [paid.clone(), succeeded.clone()],
+            [succeeded.clone(), paid.clone()],
+        ] {
+            let s = start(stripe_secrets()).await;
+            for body in &order {
+                assert_eq!(s.stripe(body.clone(), STRIPE_SECRET).await, received());
+                assert_eq!(s.balance(customer).await, Some(points));
+            }
+            // and redeliveries of either change nothing
+            for body in order {
+                assert_eq!(s.stripe(body, STRIPE_SECRET).await, received());
+            }
+            assert_eq!(s.balance(customer).await, Some(points));
+            let (_, ledger) = s.get(&format!("/customers/{customer}/ledger")).await;
+            assert_eq!(ledger["lines"].as_array().unwrap().len(), 1);
+        }
+    }
+}

@@ -77,7 +77,9 @@ pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> 
         "customer.subscription.created" => cx.subscription(Trigger::SubscriptionCreated),
         "customer.subscription.deleted" => cx.subscription(Trigger::SubscriptionCancelled),
         "customer.subscription.updated" => cx.subscription_updated(),
-        "invoice.paid" => cx.invoice_paid(),
+        // Merchants subscribe to either (or both); the same invoice gives the same payment
+        // key, so the engine earns on it once whichever arrive.
+        "invoice.paid" | "invoice.payment_succeeded" => cx.invoice_paid(),
         "charge.refunded" => cx.charge_refunded(),
         _ => Ok(Normalised::Ignored {
             event_type: event_type.to_owned(),
