@@ -74,7 +74,7 @@ pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> 
         referral_key: referral_key.filter(|k| !k.is_empty()),
     };
     match event_type {
-        "customer.subscription.created" => cx.subscription(Trigger::SubscriptionCreated),
+        "customer.subscription.created" => cx.subscription_created(),
         "customer.subscription.deleted" => cx.subscription(Trigger::SubscriptionCancelled),
         "customer.subscription.updated" => cx.subscription_updated(),
         // Merchants subscribe to either (or both); the same invoice gives the same payment
@@ -144,6 +144,18 @@ impl<'a> Context<'a> {
             .filter(|c| !c.id.is_empty())
     }
 
+    /// Creation rules apply once the subscription has started: created `active` or
+    /// `trialing` (or with no status, on old versions). One created `incomplete` waits for its
+    /// first payment, and starts with the update that makes it active; one that expires
+    /// unpaid never earns.
+    fn subscription_created(&self) -> Result<Normalised> {
+        let status = str_at(self.object()?, &["status"]);
+        if status.is_some_and(|s| !is_started(s)) {
+            return Ok(self.ignored("subscription not started (incomplete or not active)"));
+        }
+        self.subscription(Trigger::SubscriptionCreated)
+    }
+
     fn subscription(&self, trigger: Trigger) -> Result<Normalised> {
         let sub = self.object()?;
         let mut event = self.event(sub, trigger, sub)?;
@@ -176,6 +188,16 @@ impl<'a> Context<'a> {
     fn subscription_updated(&self) -> Result<Normalised> {
         let sub = self.object()?;
         let previous = get(self.root, &["data", "previous_attributes"]);
+        let status = str_at(sub, &["status"]);
+        let was = previous.and_then(|p| str_at(p, &["status"]));
+        // `incomplete` → `active`/`trialing`: the first payment went through, and this is
+        // the subscription's start (its creation was not counted).
+        if was == Some("incomplete") && status.is_some_and(is_started) {
+            return self.subscription(Trigger::SubscriptionCreated);
+        }
+        if matches!(status, Some("incomplete" | "incomplete_expired")) {
+            return Ok(self.ignored("subscription not started (incomplete)"));
+        }
         let new_items = items(get(sub, &["items"]));
         let old_items = match previous {
             Some(prev) if prev.get("items").is_some() => items(prev.get("items")),
@@ -323,6 +345,11 @@ fn invoice_payment_intent(invoice: &Value) -> Option<&str> {
             .filter(|p| str_at(p, &["status"]).is_none_or(|s| s == "paid"))
             .find_map(|p| id_at(p, &["payment", "payment_intent"]))
     })
+}
+
+/// Whether a subscription in this status has started: creation rules apply to it.
+fn is_started(status: &str) -> bool {
+    matches!(status, "active" | "trialing")
 }
 
 /// A line's price id: `price` (pre-basil, id or object), `pricing.price_details.price`
