@@ -35,17 +35,6 @@ pub(crate) fn as_i64(v: &Value) -> Option<i64> {
     }
 }
 
-/// An id that may be a plain string or an expanded object (`{"id": ...}`), as Stripe does
-/// for `customer`, `subscription`, `payment_intent` and friends.
-pub(crate) fn id_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    let v = get(v, path)?;
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s),
-        Value::Object(_) => str_at(v, &["id"]),
-        _ => None,
-    }
-}
-
 /// The elements of the array at `path` (empty when absent or not an array).
 pub(crate) fn array_at<'a>(v: &'a Value, path: &[&str]) -> &'a [Value] {
     get(v, path)

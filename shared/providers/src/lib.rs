@@ -9,5 +9,6 @@
 
 pub mod chargebee;
 mod json;
+mod lenient;
 mod period;
 pub mod stripe;
