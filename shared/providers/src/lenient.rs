@@ -366,7 +366,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Metadata<'a> {
 }
 
 /// An object key, borrowed unless it has escapes.
-struct Key<'a>(Cow<'a, str>);
+pub(crate) struct Key<'a>(pub Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
