@@ -672,3 +672,68 @@ async fn when_chargebee_upgrade_is_billed_at_once_then_both_delivery_orders_give
     );
     assert_eq!(ledgers[0], ledgers[1]);
 }
+
+#[tokio::test]
+async fn when_a_delivery_can_never_be_applied_then_it_is_acknowledged_and_parked_in_the_rejected_list()
+ {
+    let s = start(stripe_secrets()).await;
+    // the providers crate's 2020-03-02 invoice.paid (39.98 usd): "spend" earns 39
+    let paid = provider_data("stripe/2020-03-02_invoice.paid.json");
+    assert_eq!(s.stripe(paid, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+    let (status, list) = s.get("/rejected").await;
+    assert_eq!((status, list), (StatusCode::OK, json!({ "rejected": [] })));
+
+    // its refund, changed here to eur: a refund in another currency than its payment can
+    // never be applied. Acknowledged (Stripe stops retrying), nothing reversed, parked.
+    let mut refund = json_of(&provider_data("stripe/2020-03-02_charge.refunded.json"));
+    refund["data"]["object"]["currency"] = json!("eur");
+    let refund_id = refund["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.stripe(serde_json::to_vec(&refund).unwrap(), STRIPE_SECRET)
+            .await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+
+    // an invoice.paid whose `created` is past year 9999 (a copy of the same body, changed
+    // here): it cannot be normalised, ever
+    let mut far = json_of(&provider_data("stripe/2020-03-02_invoice.paid.json"));
+    far["id"] = json!("evt_far_future");
+    far["created"] = json!(999_999_999_999_i64);
+    assert_eq!(
+        s.stripe(serde_json::to_vec(&far).unwrap(), STRIPE_SECRET)
+            .await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+
+    // both are in the rejected list, newest first, with their reasons and what to replay
+    let (status, list) = s.get("/rejected").await;
+    assert_eq!(status, StatusCode::OK);
+    let rejected = list["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[0]["event_id"], "evt_far_future");
+    assert_eq!(rejected[0]["event_type"], "invoice.paid");
+    assert_eq!(rejected[0]["reason"], "cannot be normalised: no created");
+    assert_eq!(
+        json_of(rejected[0]["body"].as_str().unwrap().as_bytes()),
+        far
+    );
+    assert_eq!(rejected[1]["event_id"], refund_id.as_str());
+    assert_eq!(rejected[1]["event_type"], "payment.refunded");
+    assert_eq!(rejected[1]["provider"], "stripe");
+    assert!(
+        rejected[1]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("refund in eur of a payment in usd"),
+        "{}",
+        rejected[1]["reason"]
+    );
+    let (status, one) = s.get("/rejected?limit=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["rejected"].as_array().unwrap().len(), 1);
+    let (status, _) = s.get("/rejected?limit=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
