@@ -515,6 +515,50 @@ async fn when_no_lookup_is_configured_then_basil_refund_is_submitted_unlinked() 
     assert_eq!(events[0].refs.payment_alias, None);
 }
 
+/// A log writer that keeps what it is given.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn when_a_basil_refund_cannot_be_linked_then_a_warning_names_its_event() {
+    // given a webhook without STRIPE_API_KEY, its logs captured (this test's thread only)
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let hook = stripe_webhook(Mode::Accept);
+    let body = basil_charge_refunded();
+    let event_id = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // when its basil refund (PaymentIntent only) arrives
+    let res = hook.handle(signed(body)).await;
+    // then it is accepted, and a warning says it cannot be linked, naming the event
+    assert_eq!(res.status(), StatusCode::OK);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let warning = logs
+        .lines()
+        .find(|l| l.contains("cannot be linked to its invoice"))
+        .unwrap_or_else(|| panic!("no warning in {logs}"));
+    assert!(warning.contains(" WARN "), "{warning}");
+    assert!(warning.contains(&event_id), "{warning}");
+}
+
 #[tokio::test]
 async fn when_optional_lookup_is_none_then_it_finds_nothing() {
     let none: Option<Arc<FakeLookup>> = None;
