@@ -488,3 +488,252 @@ async fn when_no_stripe_api_key_then_basil_refund_cannot_find_its_payment() {
     );
     assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
 }
+
+/// The same invoice reported as `invoice.paid` and as `invoice.payment_succeeded`: Stripe
+/// sends both (two event ids) to an endpoint subscribed to both. The second is the providers
+/// crate's 2020-03-02 `invoice.paid` with its type and id changed here.
+fn invoice_paid_and_payment_succeeded(paid: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+    let mut succeeded = json_of(&paid);
+    succeeded["type"] = json!("invoice.payment_succeeded");
+    succeeded["id"] = json!(format!("{}_succeeded", succeeded["id"].as_str().unwrap()));
+    (paid, serde_json::to_vec(&succeeded).unwrap())
+}
+
+#[tokio::test]
+async fn when_invoice_paid_and_invoice_payment_succeeded_both_arrive_then_the_invoice_earns_once_in_either_order()
+ {
+    // 2020-03-02 (keyed by PaymentIntent) and basil (keyed by invoice) layouts
+    for (paid, customer, points) in [
+        (
+            provider_data("stripe/2020-03-02_invoice.paid.json"),
+            "stripe/cus_H2020",
+            // "spend": floor(3998 / 100) = 39
+            39,
+        ),
+        // "spend": floor(5000 / 100) = 50
+        (basil_invoice_paid(), "stripe/cus_Basil", 50),
+    ] {
+        let (paid, succeeded) = invoice_paid_and_payment_succeeded(paid);
+        for order in [
+            [paid.clone(), succeeded.clone()],
+            [succeeded.clone(), paid.clone()],
+        ] {
+            let s = start(stripe_secrets()).await;
+            for body in &order {
+                assert_eq!(s.stripe(body.clone(), STRIPE_SECRET).await, received());
+                assert_eq!(s.balance(customer).await, Some(points));
+            }
+            // and redeliveries of either change nothing
+            for body in order {
+                assert_eq!(s.stripe(body, STRIPE_SECRET).await, received());
+            }
+            assert_eq!(s.balance(customer).await, Some(points));
+            let (_, ledger) = s.get(&format!("/customers/{customer}/ledger")).await;
+            assert_eq!(ledger["lines"].as_array().unwrap().len(), 1);
+        }
+    }
+}
+
+/// The providers crate's 2020-03-02 `customer.subscription.created` (status `active`), with
+/// the status, id and event id set here; and an update of it to `status`, from
+/// `previous_status` (a copy with `type`, `id`, `created` and `previous_attributes` set here).
+fn stripe_subscription(status: &str, sub_id: &str) -> (Vec<u8>, Value) {
+    let mut created = json_of(&provider_data(
+        "stripe/2020-03-02_customer.subscription.created.json",
+    ));
+    created["id"] = json!(format!("evt_created_{sub_id}"));
+    created["data"]["object"]["id"] = json!(sub_id);
+    created["data"]["object"]["status"] = json!(status);
+    (serde_json::to_vec(&created).unwrap(), created)
+}
+
+fn stripe_subscription_update(created: &Value, previous: &str, status: &str) -> Vec<u8> {
+    let mut updated = created.clone();
+    let sub_id = created["data"]["object"]["id"].as_str().unwrap();
+    updated["id"] = json!(format!("evt_updated_{sub_id}_{status}"));
+    updated["type"] = json!("customer.subscription.updated");
+    updated["created"] = json!(created["created"].as_i64().unwrap() + 3600);
+    updated["data"]["object"]["status"] = json!(status);
+    updated["data"]["previous_attributes"] = json!({ "status": previous });
+    serde_json::to_vec(&updated).unwrap()
+}
+
+#[tokio::test]
+async fn when_stripe_subscription_is_created_incomplete_then_welcome_waits_for_it_to_become_active()
+{
+    let s = start(stripe_secrets()).await;
+    let customer = "stripe/cus_H2020";
+
+    // created `incomplete` (its first payment not made yet): no welcome points
+    let (created, created_json) = stripe_subscription("incomplete", "sub_incomplete_1");
+    assert_eq!(s.stripe(created, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance(customer).await, None);
+
+    // it expires unpaid: still nothing, ever
+    let expired = stripe_subscription_update(&created_json, "incomplete", "incomplete_expired");
+    assert_eq!(s.stripe(expired, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance(customer).await, None);
+
+    // a second subscription created `incomplete`, then paid: `incomplete` → `active` is its
+    // start, and "welcome" earns 100 then, once
+    let (created, created_json) = stripe_subscription("incomplete", "sub_incomplete_2");
+    assert_eq!(s.stripe(created, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance(customer).await, None);
+    let activated = stripe_subscription_update(&created_json, "incomplete", "active");
+    assert_eq!(s.stripe(activated.clone(), STRIPE_SECRET).await, received());
+    assert_eq!(s.balance(customer).await, Some(100));
+    assert_eq!(s.stripe(activated, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance(customer).await, Some(100));
+
+    // created `trialing` starts at once: +100
+    let (created, _) = stripe_subscription("trialing", "sub_trialing_3");
+    assert_eq!(s.stripe(created, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance(customer).await, Some(200));
+}
+
+/// A Chargebee upgrade billed at once: `subscription_changed` (quantity 1 → 2 of the public
+/// PC 1.0 `subscription_created` sample, 800.00 → 1,600.00 usd a month) and
+/// `payment_succeeded` (the PC 2.0 sample adjusted to this customer and usd, as in the story
+/// above) whose `content.subscription` already shows the new quantity and a later
+/// `resource_version`.
+fn chargebee_upgrade_billed_at_once() -> (Vec<u8>, Vec<u8>, Vec<u8>, String) {
+    let created = json_of(&fixture("chargebee/pc1/subscription_created.json"));
+    let customer = created["content"]["customer"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut changed = created.clone();
+    changed["id"] = json!("ev_e2e_upgrade_changed");
+    changed["event_type"] = json!("subscription_changed");
+    changed["occurred_at"] = json!(1_702_700_000_i64);
+    let sub = &mut changed["content"]["subscription"];
+    sub["status"] = json!("active");
+    sub["plan_quantity"] = json!(2);
+    sub["plan_amount"] = json!(1_920_000);
+    sub["resource_version"] = json!(1_702_700_000_000_i64);
+
+    let mut paid = json_of(&provider_data("chargebee/pc2_payment_succeeded.json"));
+    paid["id"] = json!("ev_e2e_upgrade_paid");
+    paid["occurred_at"] = json!(1_702_700_001_i64);
+    paid["content"]["customer"]["id"] = json!(customer);
+    paid["content"]["transaction"]["customer_id"] = json!(customer);
+    paid["content"]["transaction"]["currency_code"] = json!("USD");
+    let mut billed = changed["content"]["subscription"].clone();
+    billed["resource_version"] = json!(1_702_700_001_500_i64);
+    paid["content"]["subscription"] = billed;
+    (
+        serde_json::to_vec(&created).unwrap(),
+        serde_json::to_vec(&changed).unwrap(),
+        serde_json::to_vec(&paid).unwrap(),
+        format!("chargebee/{customer}"),
+    )
+}
+
+#[tokio::test]
+async fn when_chargebee_upgrade_is_billed_at_once_then_both_delivery_orders_give_the_same_ledger() {
+    let (created, changed, paid, path) = chargebee_upgrade_billed_at_once();
+    let mut ledgers = Vec::new();
+    for order in [
+        [changed.clone(), paid.clone()],
+        [paid.clone(), changed.clone()],
+    ] {
+        let s = configured().await;
+        assert_eq!(
+            s.chargebee(created.clone(), "saguaro:pa55word").await,
+            received()
+        );
+        for body in order {
+            assert_eq!(s.chargebee(body, "saguaro:pa55word").await, received());
+        }
+        // "welcome" 100, "spend" floor(11667 / 100) = 116, "upgrade" 250
+        assert_eq!(s.balance(&path).await, Some(466));
+        let (_, ledger) = s.get(&format!("/customers/{path}/ledger")).await;
+        let mut lines: Vec<(String, i64)> = ledger["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                (
+                    l["rule"].as_str().unwrap().to_owned(),
+                    l["points"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        lines.sort();
+        ledgers.push(lines);
+    }
+    assert_eq!(
+        ledgers[0],
+        [
+            ("spend".to_owned(), 116),
+            ("upgrade".to_owned(), 250),
+            ("welcome".to_owned(), 100)
+        ]
+    );
+    assert_eq!(ledgers[0], ledgers[1]);
+}
+
+#[tokio::test]
+async fn when_a_delivery_can_never_be_applied_then_it_is_acknowledged_and_parked_in_the_rejected_list()
+ {
+    let s = start(stripe_secrets()).await;
+    // the providers crate's 2020-03-02 invoice.paid (39.98 usd): "spend" earns 39
+    let paid = provider_data("stripe/2020-03-02_invoice.paid.json");
+    assert_eq!(s.stripe(paid, STRIPE_SECRET).await, received());
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+    let (status, list) = s.get("/rejected").await;
+    assert_eq!((status, list), (StatusCode::OK, json!({ "rejected": [] })));
+
+    // its refund, changed here to eur: a refund in another currency than its payment can
+    // never be applied. Acknowledged (Stripe stops retrying), nothing reversed, parked.
+    let mut refund = json_of(&provider_data("stripe/2020-03-02_charge.refunded.json"));
+    refund["data"]["object"]["currency"] = json!("eur");
+    let refund_id = refund["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        s.stripe(serde_json::to_vec(&refund).unwrap(), STRIPE_SECRET)
+            .await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+
+    // an invoice.paid whose `created` is past year 9999 (a copy of the same body, changed
+    // here): it cannot be normalised, ever
+    let mut far = json_of(&provider_data("stripe/2020-03-02_invoice.paid.json"));
+    far["id"] = json!("evt_far_future");
+    far["created"] = json!(999_999_999_999_i64);
+    assert_eq!(
+        s.stripe(serde_json::to_vec(&far).unwrap(), STRIPE_SECRET)
+            .await,
+        received()
+    );
+    assert_eq!(s.balance("stripe/cus_H2020").await, Some(39));
+
+    // both are in the rejected list, newest first, with their reasons and what to replay
+    let (status, list) = s.get("/rejected").await;
+    assert_eq!(status, StatusCode::OK);
+    let rejected = list["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    assert_eq!(rejected[0]["event_id"], "evt_far_future");
+    assert_eq!(rejected[0]["event_type"], "invoice.paid");
+    assert_eq!(rejected[0]["reason"], "cannot be normalised: no created");
+    assert_eq!(
+        json_of(rejected[0]["body"].as_str().unwrap().as_bytes()),
+        far
+    );
+    assert_eq!(rejected[1]["event_id"], refund_id.as_str());
+    assert_eq!(rejected[1]["event_type"], "payment.refunded");
+    assert_eq!(rejected[1]["provider"], "stripe");
+    assert!(
+        rejected[1]["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("refund in eur of a payment in usd"),
+        "{}",
+        rejected[1]["reason"]
+    );
+    let (status, one) = s.get("/rejected?limit=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["rejected"].as_array().unwrap().len(), 1);
+    let (status, _) = s.get("/rejected?limit=0").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -10,13 +10,15 @@
 //!   `saguaro serve` and handed to `lambda_http::run` by the webhook functions;
 //! - [`http`]: what the routes share (error answers, the body extractor) and the handlers of
 //!   `POST /events` and the customer reads;
-//! - [`webhooks`]: the Stripe and Chargebee webhook handlers.
+//! - [`webhooks`]: the Stripe and Chargebee webhook handlers;
+//! - [`rejected`]: where webhooks park deliveries that can never be applied.
 
 pub mod config;
 pub mod earn;
 pub mod http;
 pub mod incoming;
 pub mod ports;
+pub mod rejected;
 pub mod router;
 pub mod webhooks;
 

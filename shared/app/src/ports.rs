@@ -53,6 +53,12 @@ pub enum LookupError {
 
 /// Outbound Stripe reads the webhook needs (`saguaro-stripe-api` is the adapter).
 pub trait StripeLookup: Send + Sync {
+    /// Whether lookups reach Stripe at all (`false`: no `STRIPE_API_KEY`, every lookup finds
+    /// nothing).
+    fn configured(&self) -> bool {
+        true
+    }
+
     /// The id of the invoice that `payment_intent` paid, `None` when it paid no invoice (a
     /// one-off charge).
     fn invoice_for_payment_intent(
@@ -67,6 +73,10 @@ pub trait StripeLookup: Send + Sync {
 pub struct NoStripeLookup;
 
 impl StripeLookup for NoStripeLookup {
+    fn configured(&self) -> bool {
+        false
+    }
+
     async fn invoice_for_payment_intent(
         &self,
         _payment_intent: &str,
@@ -77,6 +87,10 @@ impl StripeLookup for NoStripeLookup {
 
 /// `None` behaves as [`NoStripeLookup`], so that wiring can hold an optional adapter.
 impl<L: StripeLookup> StripeLookup for Option<L> {
+    fn configured(&self) -> bool {
+        self.as_ref().is_some_and(StripeLookup::configured)
+    }
+
     async fn invoice_for_payment_intent(
         &self,
         payment_intent: &str,
@@ -89,6 +103,10 @@ impl<L: StripeLookup> StripeLookup for Option<L> {
 }
 
 impl<L: StripeLookup> StripeLookup for Arc<L> {
+    fn configured(&self) -> bool {
+        (**self).configured()
+    }
+
     fn invoice_for_payment_intent(
         &self,
         payment_intent: &str,

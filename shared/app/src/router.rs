@@ -7,6 +7,7 @@
 //! | [`customers`] | `GET /customers/{provider}/{id}`, `.../ledger`, `.../rewards` |
 //! | [`stripe_webhook`] | `POST /webhooks/stripe` |
 //! | [`chargebee_webhook`] | `POST /webhooks/chargebee` |
+//! | [`rejected`] | `GET /rejected` (the local runner's rejected list) |
 //!
 //! A router answers a wrong method on its paths with 405 `method_not_allowed` and an `Allow`
 //! header listing the methods it takes, and reads bodies under our 1 MiB limit (413).
@@ -20,14 +21,17 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http::HeaderMap;
+use http::{HeaderMap, StatusCode};
 use saguaro_domain::Program;
 
 use crate::http::customers::{self, Customers};
-use crate::http::{ErrorCode, JsonBody, body_limit, events as post_events};
+use crate::http::{ErrorCode, JsonBody, body_limit, events as post_events, json};
 use crate::ports::{Clock, EventSink, HistoryStore, StateStore, StripeLookup};
+use crate::rejected::RejectedEvents;
 use crate::webhooks::{Answer, ChargebeeWebhook, StripeWebhook};
 
 pub const EVENTS: &str = "/events";
@@ -36,6 +40,10 @@ pub const CUSTOMER_LEDGER: &str = "/customers/{provider}/{id}/ledger";
 pub const CUSTOMER_REWARDS: &str = "/customers/{provider}/{id}/rewards";
 pub const STRIPE_WEBHOOK: &str = "/webhooks/stripe";
 pub const CHARGEBEE_WEBHOOK: &str = "/webhooks/chargebee";
+pub const REJECTED: &str = "/rejected";
+
+/// At most this many rejections per `GET /rejected` (`?limit=`, default 100).
+pub const MAX_REJECTED: usize = 1000;
 
 /// `POST /events`: events in Saguaro's own format, handed to `sink`.
 pub fn events<K: EventSink + 'static>(sink: K) -> Router {
@@ -81,6 +89,40 @@ pub fn chargebee_webhook<K: EventSink + 'static>(hook: ChargebeeWebhook<K>) -> R
         .method_not_allowed_fallback(method_not_allowed)
         .layer(body_limit())
         .with_state(Arc::new(hook))
+}
+
+/// `GET /rejected?limit=`: the newest parked deliveries, newest first, as
+/// `{"rejected": [...]}`.
+pub fn rejected(list: Arc<dyn RejectedEvents>) -> Router {
+    Router::new()
+        .route(REJECTED, get(rejected_list))
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(list)
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct RejectedQuery {
+    limit: Option<usize>,
+}
+
+async fn rejected_list(
+    State(list): State<Arc<dyn RejectedEvents>>,
+    query: Result<Query<RejectedQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return ErrorCode::InvalidQuery.into_response();
+    };
+    let limit = query.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_REJECTED {
+        return ErrorCode::InvalidQuery.into_response();
+    }
+    match list.newest(limit) {
+        Ok(rejected) => json(StatusCode::OK, &serde_json::json!({ "rejected": rejected })),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the rejected list");
+            ErrorCode::Internal.into_response()
+        }
+    }
 }
 
 /// `POST /webhooks/stripe` of a local runner started without `STRIPE_WEBHOOK_SECRET`: 503

@@ -225,6 +225,42 @@ async fn when_stripe_type_is_not_used_then_200_and_nothing_submitted() {
 }
 
 #[tokio::test]
+async fn when_a_guest_payment_is_refunded_then_200_and_nothing_submitted() {
+    // given the providers crate's 2020-03-02 `charge.refunded` (tests/data/stripe, built from
+    // Stripe's documented charge), as a guest payment makes it: `"customer": null`, and with
+    // no `customer` key at all; and the public basil charge (openapi fixtures3), which has
+    // `customer: null` as it comes
+    let refund: Value =
+        serde_json::from_slice(&provider_data("stripe/2020-03-02_charge.refunded.json")).unwrap();
+    let mut null_customer = refund.clone();
+    null_customer["data"]["object"]["customer"] = Value::Null;
+    let mut no_customer = refund;
+    no_customer["data"]["object"]
+        .as_object_mut()
+        .unwrap()
+        .remove("customer");
+    let basil_charge: Value =
+        serde_json::from_slice(&fixture("stripe/openapi_fixtures3/charge.json")).unwrap();
+    let basil = json!({
+        "id": "evt_guest_basil", "object": "event", "type": "charge.refunded",
+        "api_version": "2025-03-31.basil", "created": NOW, "data": { "object": basil_charge },
+    });
+    for body in [null_customer, no_customer, basil] {
+        let hook = stripe_webhook(Mode::Accept);
+        // when
+        let res = hook
+            .handle(signed(serde_json::to_vec(&body).unwrap()))
+            .await;
+        // then: acknowledged (Stripe stops retrying), nothing to apply
+        assert_eq!(
+            answer(res).await,
+            (StatusCode::OK, json!({ "received": true }))
+        );
+        assert!(hook.sink().events().is_empty());
+    }
+}
+
+#[tokio::test]
 async fn when_relevant_stripe_event_cannot_be_normalised_then_500_so_stripe_retries() {
     // given an invoice.paid whose invoice names no customer
     let hook = stripe_webhook(Mode::Accept);
@@ -477,6 +513,50 @@ async fn when_no_lookup_is_configured_then_basil_refund_is_submitted_unlinked() 
     let events = hook.sink().events();
     assert_eq!(events[0].refs.payment.as_deref(), Some("pi_H2020"));
     assert_eq!(events[0].refs.payment_alias, None);
+}
+
+/// A log writer that keeps what it is given.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn when_a_basil_refund_cannot_be_linked_then_a_warning_names_its_event() {
+    // given a webhook without STRIPE_API_KEY, its logs captured (this test's thread only)
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let hook = stripe_webhook(Mode::Accept);
+    let body = basil_charge_refunded();
+    let event_id = serde_json::from_slice::<Value>(&body).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // when its basil refund (PaymentIntent only) arrives
+    let res = hook.handle(signed(body)).await;
+    // then it is accepted, and a warning says it cannot be linked, naming the event
+    assert_eq!(res.status(), StatusCode::OK);
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let warning = logs
+        .lines()
+        .find(|l| l.contains("cannot be linked to its invoice"))
+        .unwrap_or_else(|| panic!("no warning in {logs}"));
+    assert!(warning.contains(" WARN "), "{warning}");
+    assert!(warning.contains(&event_id), "{warning}");
 }
 
 #[tokio::test]

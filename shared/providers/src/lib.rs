@@ -8,6 +8,6 @@
 //! events, 5xx for relevant events that lack what we need so that the provider retries).
 
 pub mod chargebee;
-mod json;
+mod lenient;
 mod period;
 pub mod stripe;

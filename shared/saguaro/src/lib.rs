@@ -17,6 +17,10 @@
 //! within [`REQUEST_TIMEOUT`], dropping what it had buffered. SIGINT or SIGTERM stops
 //! accepting, lets the requests in flight finish and closes idle connections, and stops
 //! after [`SHUTDOWN_GRACE`] at the latest, whatever stalled clients remain.
+//!
+//! A webhook delivery that can never be applied is acknowledged and parked in the rejected
+//! list (`GET /rejected`; `rejected.jsonl` in the data directory, read by `saguaro
+//! rejected`), in memory with `--memory`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +34,7 @@ use hyper_util::service::TowerToHyperService;
 use saguaro_app::Earner;
 use saguaro_app::http::ErrorCode;
 use saguaro_app::ports::{HistoryStore, StateStore, SystemClock};
+use saguaro_app::rejected::{RejectedEvents, RejectedMemory};
 use saguaro_app::router;
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
 use saguaro_domain::Program;
@@ -154,9 +159,25 @@ impl Runner {
         Self::with_store(Arc::new(EmbeddedStore::new()), program, secrets, stripe_api)
     }
 
-    /// The runner over `store`, whichever store it is.
+    /// The runner over `store`, whichever store it is, with its rejected list in memory.
     pub fn with_store<S>(
         store: Arc<S>,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+    ) -> Self
+    where
+        S: StateStore + HistoryStore + 'static,
+    {
+        let rejected = Arc::new(RejectedMemory::default());
+        Self::with_store_and_rejected(store, rejected, program, secrets, stripe_api)
+    }
+
+    /// The runner over `store`, parking the webhook deliveries it can never apply in
+    /// `rejected` (served at `GET /rejected`).
+    pub fn with_store_and_rejected<S>(
+        store: Arc<S>,
+        rejected: Arc<dyn RejectedEvents>,
         program: Program,
         secrets: WebhookSecrets,
         stripe_api: Option<StripeApi>,
@@ -171,14 +192,15 @@ impl Runner {
         let stripe = match secrets.stripe {
             Some(verifier) => router::stripe_webhook(
                 StripeWebhook::new(verifier, earner(), SystemClock, referral_key.clone())
-                    .with_lookup(stripe_api),
+                    .with_lookup(stripe_api)
+                    .with_rejected(rejected.clone()),
             ),
             None => router::stripe_webhook_not_configured(),
         };
         let chargebee = match secrets.chargebee {
-            Some(auth) => {
-                router::chargebee_webhook(ChargebeeWebhook::new(auth, earner(), referral_key))
-            }
+            Some(auth) => router::chargebee_webhook(
+                ChargebeeWebhook::new(auth, earner(), referral_key).with_rejected(rejected.clone()),
+            ),
             None => router::chargebee_webhook_not_configured(),
         };
         let routes = router::events(earner())
@@ -188,7 +210,8 @@ impl Runner {
                 program.clone(),
             ))
             .merge(stripe)
-            .merge(chargebee);
+            .merge(chargebee)
+            .merge(router::rejected(rejected));
         Self {
             router: router::with_not_found(routes),
             configured,

@@ -14,6 +14,7 @@ use saguaro_app::config::{
     CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, ConfigError, Env, STRIPE_API_KEY,
     STRIPE_WEBHOOK_SECRET, load_program, unless_missing,
 };
+use saguaro_app::rejected::{REJECTED_FILE, RejectedEvents, RejectedFile, RejectedMemory};
 use saguaro_domain::secret::Secret;
 use saguaro_stripe_api::StripeApi;
 use tracing::warn;
@@ -113,6 +114,15 @@ enum Command {
     },
     /// Validate a program file without running anything.
     Check { file: PathBuf },
+    /// Prints the webhook deliveries `saguaro serve` parked because they can never be applied
+    /// (newest first, one JSON object a line), from the data directory's `rejected.jsonl`.
+    Rejected {
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
 }
 
 fn millis(d: Duration) -> u64 {
@@ -122,6 +132,28 @@ fn millis(d: Duration) -> u64 {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Rejected { data, limit } => match RejectedFile::in_dir(&data).newest(limit) {
+            Ok(list) => {
+                if list.is_empty() {
+                    eprintln!(
+                        "no rejected events in {}",
+                        data.join(REJECTED_FILE).display()
+                    );
+                }
+                for rejection in list {
+                    // Plain data with string keys cannot fail to serialise.
+                    println!("{}", serde_json::to_string(&rejection).unwrap_or_default());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                match std::error::Error::source(&e) {
+                    Some(cause) => eprintln!("error: {e}: {cause}"),
+                    None => eprintln!("error: {e}"),
+                }
+                ExitCode::FAILURE
+            }
+        },
         Command::Check { file } => match load_program(&file) {
             Ok(p) => {
                 println!(
@@ -190,6 +222,11 @@ fn main() -> ExitCode {
                 }
             };
             // Opened before serving: a data directory that cannot be used stops the start.
+            let rejected: Arc<dyn RejectedEvents> = if memory {
+                Arc::new(RejectedMemory::default())
+            } else {
+                Arc::new(RejectedFile::in_dir(&data))
+            };
             let store = if memory {
                 LocalStore::memory()
             } else {
@@ -224,9 +261,15 @@ fn main() -> ExitCode {
                 );
                 println!("data: {}", store.describe());
                 serve_env.warn_unconfigured();
-                Runner::with_store(Arc::new(store), program, serve_env.secrets, stripe_api)
-                    .serve_until(listener, timeouts, saguaro::stop_signal())
-                    .await
+                Runner::with_store_and_rejected(
+                    Arc::new(store),
+                    rejected,
+                    program,
+                    serve_env.secrets,
+                    stripe_api,
+                )
+                .serve_until(listener, timeouts, saguaro::stop_signal())
+                .await
             });
             match result {
                 Ok(()) => ExitCode::SUCCESS,

@@ -110,3 +110,55 @@ fn when_serve_starts_then_it_listens_and_answers() {
         "{response}"
     );
 }
+
+#[test]
+fn when_rejected_is_run_then_it_prints_the_parked_deliveries_newest_first() {
+    use saguaro_app::rejected::{RejectedEvents, RejectedFile, Rejection};
+    let dir = std::env::temp_dir().join(format!("saguaro-cli-rejected-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = dir.to_str().unwrap();
+
+    // an empty data directory: nothing printed, said on stderr
+    let out = saguaro()
+        .args(["rejected", "--data", data])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no rejected events"));
+
+    // two deliveries parked by the same file `saguaro serve --data` writes
+    let file = RejectedFile::in_dir(&dir);
+    for id in ["evt_first", "evt_second"] {
+        file.park(&Rejection {
+            provider: "stripe".to_owned(),
+            event_id: id.to_owned(),
+            event_type: "charge.refunded".to_owned(),
+            reason: "refund in eur of a payment in usd".to_owned(),
+            received_at: jiff::Timestamp::from_second(1_700_000_000).unwrap(),
+            body: "{}".to_owned(),
+        })
+        .unwrap();
+    }
+    let out = saguaro()
+        .args(["rejected", "--data", data])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["event_id"], "evt_second");
+    assert_eq!(lines[1]["event_id"], "evt_first");
+    assert_eq!(lines[1]["reason"], "refund in eur of a payment in usd");
+    let out = saguaro()
+        .args(["rejected", "--data", data, "--limit", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,13 +1,16 @@
 //! `POST /webhooks/chargebee`: HTTP Basic credentials, normalisation, submission.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use saguaro_domain::{Event, Trigger};
 use saguaro_providers::chargebee::{self, BasicAuth, SubscriptionChange};
 use tracing::warn;
 
-use super::{Answer, ignored, submit, unprocessable};
+use super::{Answer, Parking, ignored, submit, unprocessable};
 use crate::http::ErrorCode;
 use crate::ports::EventSink;
+use crate::rejected::RejectedEvents;
 
 /// The Chargebee webhook: the credentials set on it, and where events go.
 #[derive(Debug)]
@@ -15,6 +18,7 @@ pub struct ChargebeeWebhook<K> {
     auth: BasicAuth,
     sink: K,
     referral_key: Option<String>,
+    rejected: Parking,
 }
 
 impl<K: EventSink> ChargebeeWebhook<K> {
@@ -24,7 +28,15 @@ impl<K: EventSink> ChargebeeWebhook<K> {
             auth,
             sink,
             referral_key,
+            rejected: None,
         }
+    }
+
+    /// The same webhook, parking what it can never apply in `rejected` (answered 200) instead
+    /// of answering 500.
+    pub fn with_rejected(mut self, rejected: Arc<dyn RejectedEvents>) -> Self {
+        self.rejected = Some(rejected);
+        self
     }
 
     /// One delivery: its headers and its exact body (already checked for size and content
@@ -47,13 +59,22 @@ impl<K: EventSink> ChargebeeWebhook<K> {
                 event_id,
                 event_type,
                 reason,
-            }) => return unprocessable("chargebee", &event_id, &event_type, reason),
+            }) => {
+                return unprocessable(
+                    &self.rejected,
+                    "chargebee",
+                    &event_id,
+                    &event_type,
+                    reason,
+                    body,
+                );
+            }
             Err(e) => {
                 warn!(provider = "chargebee", error = %e, "webhook body is not an event");
                 return Err(ErrorCode::Malformed);
             }
         };
-        submit(&self.sink, "chargebee", event).await
+        submit(&self.sink, &self.rejected, "chargebee", event).await
     }
 }
 

@@ -7,7 +7,7 @@
 //! lookup is configured.
 
 use saguaro_domain::{Event, Trigger};
-use tracing::{debug, error};
+use tracing::{debug, error, warn};
 
 use crate::http::ErrorCode;
 use crate::ports::{LookupError, StripeLookup};
@@ -31,6 +31,13 @@ pub(super) async fn link_refund_to_invoice<L: StripeLookup>(
     else {
         return Ok(());
     };
+    if !lookup.configured() {
+        // Applied anyway: it matches its payment if that was keyed by the PaymentIntent
+        // (pre-basil, or `payments` included); otherwise the engine reverses nothing.
+        warn!(provider = "stripe", event_id = %event.id, payment_intent,
+            "refund names only its PaymentIntent and STRIPE_API_KEY is not set: it cannot be linked to its invoice, and reverses nothing unless its payment was recorded under the PaymentIntent");
+        return Ok(());
+    }
     match lookup.invoice_for_payment_intent(payment_intent).await {
         Ok(Some(invoice)) => {
             debug!(provider = "stripe", event_id = %event.id, payment_intent, invoice, "refund linked to its invoice");

@@ -6,7 +6,9 @@
 //! (415), by [`JsonBody`](crate::http::JsonBody); verification on the raw bytes before
 //! anything is parsed (401; the reason is logged, never the secret); normalisation (400 for
 //! a body that is not an event, 200 and nothing submitted for a type Saguaro does not use,
-//! 500 for a relevant event that cannot be normalised so that the provider retries); then the
+//! and for a relevant event that can never be normalised, 200 once it is parked in the
+//! rejected list ([`crate::rejected`]; 500 where there is none, so the provider retries));
+//! then the
 //! sink (200 `{"received":true}` only once the event is accepted: docs/design.md §5.4, "a webhook is
 //! acknowledged only after the event is on the queue").
 //!
@@ -26,6 +28,8 @@ mod chargebee;
 mod lookup;
 mod stripe;
 
+use std::sync::Arc;
+
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use saguaro_domain::Event;
@@ -38,6 +42,7 @@ pub use stripe::{STRIPE_SIGNATURE, StripeWebhook, stripe_verifier};
 use crate::http::printable::{control_character_in, escaped};
 use crate::http::{ErrorCode, json};
 use crate::ports::{EventSink, SinkError};
+use crate::rejected::{RejectedEvents, Rejection};
 
 /// 200 `{"received":true}`: the provider may stop delivering this event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +62,23 @@ fn ignored(provider: &str, event_type: &str, reason: &str) -> Answer {
     Ok(Received)
 }
 
-/// A relevant event we cannot read: a bare 500, so that the provider keeps retrying it while
-/// the log tells the operator which event to look at.
-fn unprocessable(provider: &str, event_id: &str, event_type: &str, reason: &str) -> Answer {
+/// Where a webhook parks what it can never apply ([`crate::rejected`]); `None`: nowhere, so
+/// such deliveries are answered 500 and the provider keeps them (the Lambda functions, whose
+/// engine failures reach the earn DLQ instead).
+pub type Parking = Option<Arc<dyn RejectedEvents>>;
+
+/// A relevant event we cannot read (a field missing, a timestamp out of range): retrying the
+/// same body cannot help, so it is parked with the reason and acknowledged. Without a
+/// parking place, or when parking fails, a bare 500, so that the provider keeps retrying it
+/// while the log tells the operator which event to look at.
+fn unprocessable(
+    parking: &Parking,
+    provider: &str,
+    event_id: &str,
+    event_type: &str,
+    reason: &str,
+    body: &[u8],
+) -> Answer {
     error!(
         provider,
         event_id = %escaped(event_id),
@@ -67,7 +86,17 @@ fn unprocessable(provider: &str, event_id: &str, event_type: &str, reason: &str)
         reason,
         "relevant webhook event cannot be normalised"
     );
-    Err(ErrorCode::Internal)
+    park(
+        parking,
+        Rejection {
+            provider: provider.to_owned(),
+            event_id: event_id.to_owned(),
+            event_type: event_type.to_owned(),
+            reason: format!("cannot be normalised: {reason}"),
+            received_at: jiff::Timestamp::now(),
+            body: String::from_utf8_lossy(body).into_owned(),
+        },
+    )
 }
 
 /// 400 `invalid_event` for an event whose ids hold a control character; the log names the
@@ -85,11 +114,44 @@ fn printable(provider: &str, event: &Event) -> Result<(), ErrorCode> {
     }
 }
 
-async fn submit<K: EventSink>(sink: &K, provider: &str, event: Event) -> Answer {
+/// Parks `rejection`: 200 once it is kept, else 500 (the provider retries, nothing is lost).
+fn park(parking: &Parking, rejection: Rejection) -> Answer {
+    let Some(parking) = parking else {
+        return Err(ErrorCode::Internal);
+    };
+    match parking.park(&rejection) {
+        Ok(()) => {
+            warn!(provider = %rejection.provider, event_id = %rejection.event_id, reason = %rejection.reason, "event parked in the rejected list (GET /rejected, saguaro rejected)");
+            Ok(Received)
+        }
+        Err(e) => {
+            error!(provider = %rejection.provider, event_id = %rejection.event_id, error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "cannot park a rejected event; the provider will retry");
+            Err(ErrorCode::Internal)
+        }
+    }
+}
+
+/// The error and its causes, one sentence.
+fn reason_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut reason = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    reason
+}
+
+async fn submit<K: EventSink>(sink: &K, parking: &Parking, provider: &str, event: Event) -> Answer {
     printable(provider, &event)?;
     let event_id = event.id.clone();
     let customer = event.customer.to_string();
     let trigger = event.trigger.clone();
+    // Kept for the rejected list, should the sink refuse it for good.
+    let json = parking
+        .as_ref()
+        .map(|_| serde_json::to_string(&event).unwrap_or_default());
     match sink.submit(event).await {
         Ok(()) => {
             info!(provider, event_id = %event_id, customer, trigger = %trigger, "webhook accepted");
@@ -99,11 +161,22 @@ async fn submit<K: EventSink>(sink: &K, provider: &str, event: Event) -> Answer 
             error!(provider, event_id = %event_id, error = %e, cause = ?e.source().map(ToString::to_string), "sink unavailable");
             Err(ErrorCode::Unavailable)
         }
-        // The provider cannot fix the event; retrying gives an operator (or a later deploy)
-        // the provider's retry window to deal with it, where a 4xx would lose it.
+        // Retrying cannot help: parked with the reason where an operator sees it, and
+        // acknowledged; without a parking place (or if parking fails) 500, so that the
+        // provider keeps it, where a 4xx would lose it.
         Err(SinkError::Rejected(e)) => {
             error!(provider, event_id = %event_id, error = %e, cause = ?e.source().map(ToString::to_string), "event rejected by the sink");
-            Err(ErrorCode::Internal)
+            park(
+                parking,
+                Rejection {
+                    provider: provider.to_owned(),
+                    event_id: event_id.to_string(),
+                    event_type: trigger.to_string(),
+                    reason: reason_chain(e.as_ref()),
+                    received_at: jiff::Timestamp::now(),
+                    body: json.unwrap_or_default(),
+                },
+            )
         }
         // Providers never reuse an event id for another event; if it happens, say so and
         // let the provider's retry be visible rather than acknowledging a lost event.

@@ -1,13 +1,16 @@
 //! `POST /webhooks/stripe`: `Stripe-Signature` verification, normalisation, the invoice
 //! lookup for refunds that need it ([`super::lookup`]), submission.
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 use saguaro_providers::stripe::{self, Verifier, WebhookSecret};
-use tracing::warn;
+use tracing::{info, warn};
 
-use super::{Answer, ignored, lookup, submit, unprocessable};
+use super::{Answer, Parking, Received, ignored, lookup, submit, unprocessable};
 use crate::http::ErrorCode;
 use crate::ports::{Clock, EventSink, NoStripeLookup, StripeLookup};
+use crate::rejected::RejectedEvents;
 
 /// The header Stripe signs with.
 pub const STRIPE_SIGNATURE: &str = "stripe-signature";
@@ -33,6 +36,7 @@ pub struct StripeWebhook<K, C, L = NoStripeLookup> {
     clock: C,
     referral_key: Option<String>,
     lookup: L,
+    rejected: Parking,
 }
 
 impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
@@ -45,6 +49,7 @@ impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
             clock,
             referral_key,
             lookup: NoStripeLookup,
+            rejected: None,
         }
     }
 }
@@ -59,7 +64,15 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
             clock: self.clock,
             referral_key: self.referral_key,
             lookup,
+            rejected: self.rejected,
         }
+    }
+
+    /// The same webhook, parking what it can never apply in `rejected` (answered 200) instead
+    /// of answering 500.
+    pub fn with_rejected(mut self, rejected: Arc<dyn RejectedEvents>) -> Self {
+        self.rejected = Some(rejected);
+        self
     }
 
     pub fn lookup(&self) -> &L {
@@ -79,11 +92,32 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
             Ok(stripe::Normalised::Ignored { event_type, reason }) => {
                 return ignored("stripe", &event_type, reason);
             }
+            Ok(stripe::Normalised::NoCustomer {
+                event_id,
+                event_type,
+            }) => {
+                info!(
+                    provider = "stripe",
+                    event_id,
+                    event_type,
+                    "payment of no customer (a guest payment): nothing to do for loyalty"
+                );
+                return Ok(Received);
+            }
             Err(stripe::NormaliseError::Unprocessable {
                 event_id,
                 event_type,
                 reason,
-            }) => return unprocessable("stripe", &event_id, &event_type, reason),
+            }) => {
+                return unprocessable(
+                    &self.rejected,
+                    "stripe",
+                    &event_id,
+                    &event_type,
+                    reason,
+                    body,
+                );
+            }
             Err(e) => {
                 warn!(provider = "stripe", error = %e, "webhook body is not an event");
                 return Err(ErrorCode::Malformed);
@@ -92,6 +126,6 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
         // Before the lookup, which logs the event's id.
         super::printable("stripe", &event)?;
         lookup::link_refund_to_invoice(&self.lookup, &mut event).await?;
-        submit(&self.sink, "stripe", event).await
+        submit(&self.sink, &self.rejected, "stripe", event).await
     }
 }

@@ -15,14 +15,18 @@ impl Run<'_> {
     pub(super) fn payment(&mut self) -> Result<()> {
         let event = self.event;
         let primary = event.refs.payment.as_deref().unwrap_or(event.id.as_str());
-        let key = PaymentKey::of(self.payment_id(primary, event.refs.payment_alias.as_deref()));
-        if self
-            .state
-            .payments
-            .get(&key)
-            .is_some_and(|p| p.amount.is_some())
-        {
-            // The same payment reported again under another event id earns nothing more.
+        let alias = event.refs.payment_alias.as_deref();
+        let key = PaymentKey::of(self.payment_id(primary, alias));
+        let paid = |key: &PaymentKey| {
+            self.state
+                .payments
+                .get(key)
+                .is_some_and(|p| p.amount.is_some())
+        };
+        // The same payment reported again under another event id (Stripe's `invoice.paid`
+        // and `invoice.payment_succeeded`, a redelivery after the marker expired) earns
+        // nothing more, whichever of its two ids the first report was recorded under.
+        if paid(&key) || alias.is_some_and(|a| paid(&PaymentKey::of(a))) {
             return Ok(());
         }
         let earned = self.earn_by_rules(event, Beneficiary::Customer)?;

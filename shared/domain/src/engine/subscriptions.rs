@@ -33,13 +33,25 @@ impl Run<'_> {
     }
 
     /// Updates the snapshot of the subscription the event names, unless it is newer.
+    ///
+    /// A payment or a refund names the subscription as it is when billed, which may already
+    /// include a change whose own event has not arrived yet (Chargebee bills an upgrade at
+    /// once: `payment_succeeded` and `subscription_changed`, in either order). It is not a
+    /// change: it seeds a snapshot of a subscription seen for the first time, but never
+    /// moves an existing one, whose amount and `resource_version` a later change is judged
+    /// against. So both delivery orders classify the change alike.
     pub(super) fn remember_subscription(&mut self) {
         let Some(sub) = &self.event.subscription else {
             return;
         };
         let at = self.event.occurred_at;
         let cancelled = self.event.trigger == Trigger::SubscriptionCancelled;
+        let billing = matches!(
+            self.event.trigger,
+            Trigger::PaymentSucceeded | Trigger::PaymentRefunded
+        );
         match self.state.subscriptions.get_mut(&sub.id) {
+            Some(_) if billing => {}
             // A late, older event cannot overwrite a newer snapshot.
             Some(old) if !old.is_older_than(sub.resource_version, at) => {}
             // Updated in place: most events repeat what is stored, and copying costs.

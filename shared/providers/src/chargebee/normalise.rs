@@ -4,7 +4,9 @@
 //! `content{subscription, customer, transaction, invoice, ...}`. Both Product Catalog 1.0
 //! (`plan_id`, `plan_unit_price`, `plan_quantity`, `addons[]`) and 2.0
 //! (`subscription_items[]`) are read. Fields are read leniently: old accounts send older
-//! shapes, and a missing field we do not need must not fail the event.
+//! shapes, and a missing field we do not need must not fail the event. The body is read
+//! straight into small borrowing structs ([`crate::lenient`]): what is not read is skipped by
+//! the parser, no `serde_json::Value` is built.
 //!
 //! `subscription_changed` carries no previous values, so it cannot say "upgrade" by itself.
 //! It is returned as a [`SubscriptionChange`]: the new state with Chargebee's
@@ -13,11 +15,15 @@
 //! snapshot it keeps in the customer's state, using `resource_version` to order the changes so
 //! that a late, older delivery neither classifies against nor overwrites a newer state.
 
+use std::borrow::Cow;
+use std::fmt;
+
 use jiff::Timestamp;
 use saguaro_domain::{Currency, CustomerId, Event, Money, Provider, SubscriptionInfo, Trigger};
-use serde_json::Value;
+use serde::Deserialize;
+use serde::de::{IgnoredAny, MapAccess, Visitor};
 
-use crate::json::{array_at, get, i64_at, str_at};
+use crate::lenient::{Int, Key, List, Obj, Str};
 use crate::period::Annual;
 
 /// The outcome for an authenticated body.
@@ -70,13 +76,21 @@ pub struct SubscriptionChange {
 /// the referrer is read from the custom field `cf_<referral_key>` on the subscription or the
 /// customer.
 pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> {
-    let root: Value = serde_json::from_slice(body).map_err(NormaliseError::MalformedJson)?;
-    let event_id = str_at(&root, &["id"]).ok_or(NormaliseError::NotAnEvent { reason: "no id" })?;
-    let event_type = str_at(&root, &["event_type"]).ok_or(NormaliseError::NotAnEvent {
+    let root = serde_json::from_slice::<Obj<Root<'_>>>(body)
+        .map_err(NormaliseError::MalformedJson)?
+        .0
+        .unwrap_or_default();
+    let event_id = root
+        .id
+        .get()
+        .ok_or(NormaliseError::NotAnEvent { reason: "no id" })?;
+    let event_type = root.event_type.get().ok_or(NormaliseError::NotAnEvent {
         reason: "no event_type",
     })?;
+    let no_content = Content::default();
     let cx = Context {
-        root: &root,
+        occurred_at: root.occurred_at.0,
+        content: root.content.get().unwrap_or(&no_content),
         event_id,
         event_type,
         referral_key: referral_key.filter(|k| !k.is_empty()),
@@ -96,8 +110,168 @@ pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> 
     }
 }
 
+/// The event: what is read of it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Root<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    event_type: Str<'a>,
+    occurred_at: Int,
+    #[serde(borrow)]
+    content: Obj<Content<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Content<'a> {
+    #[serde(borrow)]
+    subscription: Obj<Entity<'a>>,
+    #[serde(borrow)]
+    customer: Obj<Entity<'a>>,
+    #[serde(borrow)]
+    transaction: Obj<Transaction<'a>>,
+    #[serde(borrow)]
+    invoice: Obj<Invoice<'a>>,
+}
+
+/// A subscription or a customer: the fields read of either, and its custom fields
+/// (`cf_...`), which are looked up by a name known only at run time (the referral key).
+#[derive(Default)]
+struct Entity<'a> {
+    id: Str<'a>,
+    customer_id: Str<'a>,
+    status: Str<'a>,
+    plan_id: Str<'a>,
+    plan_amount: Int,
+    plan_unit_price: Int,
+    plan_quantity: Int,
+    addons: List<Obj<Line<'a>>>,
+    subscription_items: List<Obj<Line<'a>>>,
+    started_at: Int,
+    start_date: Int,
+    created_at: Int,
+    currency_code: Str<'a>,
+    billing_period_unit: Str<'a>,
+    billing_period: Int,
+    resource_version: Int,
+    custom_fields: Vec<(Cow<'a, str>, Str<'a>)>,
+}
+
+impl Entity<'_> {
+    /// The non-empty string of the custom field `name` (a later duplicate wins).
+    fn custom_field(&self, name: &str) -> Option<&str> {
+        self.custom_fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.get())
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Entity<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Entity<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Chargebee subscription or customer")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut e = Entity::default();
+                while let Some(Key(key)) = map.next_key()? {
+                    match &*key {
+                        "id" => e.id = map.next_value()?,
+                        "customer_id" => e.customer_id = map.next_value()?,
+                        "status" => e.status = map.next_value()?,
+                        "plan_id" => e.plan_id = map.next_value()?,
+                        "plan_amount" => e.plan_amount = map.next_value()?,
+                        "plan_unit_price" => e.plan_unit_price = map.next_value()?,
+                        "plan_quantity" => e.plan_quantity = map.next_value()?,
+                        "addons" => e.addons = map.next_value()?,
+                        "subscription_items" => e.subscription_items = map.next_value()?,
+                        "started_at" => e.started_at = map.next_value()?,
+                        "start_date" => e.start_date = map.next_value()?,
+                        "created_at" => e.created_at = map.next_value()?,
+                        "currency_code" => e.currency_code = map.next_value()?,
+                        "billing_period_unit" => e.billing_period_unit = map.next_value()?,
+                        "billing_period" => e.billing_period = map.next_value()?,
+                        "resource_version" => e.resource_version = map.next_value()?,
+                        custom if custom.starts_with("cf_") => {
+                            let value = map.next_value()?;
+                            e.custom_fields.push((key, value));
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(e)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A PC 1.0 addon or a PC 2.0 subscription item.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Line<'a> {
+    #[serde(borrow)]
+    item_price_id: Str<'a>,
+    #[serde(borrow)]
+    item_type: Str<'a>,
+    amount: Int,
+    unit_price: Int,
+    quantity: Int,
+}
+
+impl Line<'_> {
+    /// `amount`, else `unit_price` × `quantity` (1 when absent).
+    fn amount(&self) -> Option<i64> {
+        self.amount
+            .0
+            .or_else(|| self.unit_price.0?.checked_mul(self.quantity.0.unwrap_or(1)))
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Transaction<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    customer_id: Str<'a>,
+    amount: Int,
+    #[serde(borrow)]
+    currency_code: Str<'a>,
+    #[serde(borrow)]
+    refunded_txn_id: Str<'a>,
+    #[serde(borrow)]
+    linked_invoices: List<Obj<LinkedInvoice<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LinkedInvoice<'a> {
+    #[serde(borrow)]
+    invoice_id: Str<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Invoice<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+}
+
 struct Context<'a> {
-    root: &'a Value,
+    occurred_at: Option<i64>,
+    content: &'a Content<'a>,
     event_id: &'a str,
     event_type: &'a str,
     referral_key: Option<&'a str>,
@@ -112,36 +286,28 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn content(&self, key: &str) -> Option<&'a Value> {
-        get(self.root, &["content", key]).filter(|v| v.is_object())
-    }
-
     fn occurred_at(&self) -> Result<Timestamp> {
-        i64_at(self.root, &["occurred_at"])
+        self.occurred_at
             .and_then(|s| Timestamp::from_second(s).ok())
             .ok_or_else(|| self.unprocessable("no occurred_at"))
     }
 
     fn customer(&self) -> Result<CustomerId> {
-        self.content("customer")
-            .and_then(|c| str_at(c, &["id"]))
-            .or_else(|| {
-                self.content("subscription")
-                    .and_then(|s| str_at(s, &["customer_id"]))
-            })
-            .or_else(|| {
-                self.content("transaction")
-                    .and_then(|t| str_at(t, &["customer_id"]))
-            })
+        let c = self.content;
+        c.customer
+            .get()
+            .and_then(|c| c.id.get())
+            .or_else(|| c.subscription.get().and_then(|s| s.customer_id.get()))
+            .or_else(|| c.transaction.get().and_then(|t| t.customer_id.get()))
             .map(|id| CustomerId::new(Provider::Chargebee, id))
             .ok_or_else(|| self.unprocessable("no customer"))
     }
 
     fn referrer(&self) -> Option<CustomerId> {
         let field = format!("cf_{}", self.referral_key?);
-        ["subscription", "customer"]
+        [&self.content.subscription, &self.content.customer]
             .iter()
-            .find_map(|owner| self.content(owner).and_then(|o| str_at(o, &[&field])))
+            .find_map(|owner| owner.get().and_then(|o| o.custom_field(&field)))
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .map(|id| CustomerId::new(Provider::Chargebee, id))
@@ -159,7 +325,7 @@ impl<'a> Context<'a> {
     }
 
     fn subscription_info(&self) -> Option<SubscriptionInfo> {
-        self.content("subscription").and_then(subscription_info)
+        self.content.subscription.get().and_then(subscription_info)
     }
 
     fn subscription(&self, trigger: Trigger) -> Result<Normalised> {
@@ -173,7 +339,9 @@ impl<'a> Context<'a> {
 
     fn subscription_changed(&self) -> Result<Normalised> {
         let sub = self
-            .content("subscription")
+            .content
+            .subscription
+            .get()
             .ok_or_else(|| self.unprocessable("no subscription"))?;
         let subscription =
             subscription_info(sub).ok_or_else(|| self.unprocessable("no subscription id"))?;
@@ -183,22 +351,28 @@ impl<'a> Context<'a> {
                 occurred_at: self.occurred_at()?,
                 customer: self.customer()?,
                 subscription,
-                resource_version: i64_at(sub, &["resource_version"]),
+                resource_version: sub.resource_version.0,
                 referrer: self.referrer(),
             },
         )))
     }
 
-    fn transaction(&self) -> Result<&'a Value> {
-        self.content("transaction")
+    fn transaction(&self) -> Result<&'a Transaction<'a>> {
+        self.content
+            .transaction
+            .get()
             .ok_or_else(|| self.unprocessable("no transaction"))
     }
 
-    fn money(&self, transaction: &Value) -> Result<Money> {
-        let minor =
-            i64_at(transaction, &["amount"]).ok_or_else(|| self.unprocessable("no amount"))?;
+    fn money(&self, transaction: &Transaction<'_>) -> Result<Money> {
+        let minor = transaction
+            .amount
+            .0
+            .ok_or_else(|| self.unprocessable("no amount"))?;
         // Chargebee sends `USD`; `Currency` keeps it lowercase like Stripe's.
-        let currency = str_at(transaction, &["currency_code"])
+        let currency = transaction
+            .currency_code
+            .get()
             .and_then(|c| c.parse::<Currency>().ok())
             .ok_or_else(|| self.unprocessable("no currency_code"))?;
         Ok(Money::new(minor, currency))
@@ -206,7 +380,10 @@ impl<'a> Context<'a> {
 
     fn payment_succeeded(&self) -> Result<Normalised> {
         let txn = self.transaction()?;
-        let id = str_at(txn, &["id"]).ok_or_else(|| self.unprocessable("no transaction id"))?;
+        let id = txn
+            .id
+            .get()
+            .ok_or_else(|| self.unprocessable("no transaction id"))?;
         let mut event = self.event(Trigger::PaymentSucceeded)?;
         event.amount = Some(self.money(txn)?);
         event.refs.payment = Some(id.to_owned());
@@ -217,7 +394,9 @@ impl<'a> Context<'a> {
 
     fn payment_refunded(&self) -> Result<Normalised> {
         let txn = self.transaction()?;
-        let refunded = str_at(txn, &["refunded_txn_id"])
+        let refunded = txn
+            .refunded_txn_id
+            .get()
             .ok_or_else(|| self.unprocessable("no refunded_txn_id"))?;
         let mut event = self.event(Trigger::PaymentRefunded)?;
         // Chargebee reports each refund as its own transaction, not a running total, so
@@ -229,71 +408,70 @@ impl<'a> Context<'a> {
         Ok(Normalised::Event(Box::new(event)))
     }
 
-    fn invoice_id(&self, txn: &Value) -> Option<String> {
-        self.content("invoice")
-            .and_then(|i| str_at(i, &["id"]))
+    fn invoice_id(&self, txn: &Transaction<'_>) -> Option<String> {
+        self.content
+            .invoice
+            .get()
+            .and_then(|i| i.id.get())
             .or_else(|| {
-                array_at(txn, &["linked_invoices"])
+                txn.linked_invoices
+                    .0
                     .iter()
-                    .find_map(|l| str_at(l, &["invoice_id"]))
+                    .filter_map(Obj::get)
+                    .find_map(|l| l.invoice_id.get())
             })
             .map(str::to_owned)
     }
 }
 
-fn subscription_info(sub: &Value) -> Option<SubscriptionInfo> {
-    let id = str_at(sub, &["id"])?;
-    let items = array_at(sub, &["subscription_items"]);
-    let plan = str_at(sub, &["plan_id"]).or_else(|| {
-        items
-            .iter()
-            .filter(|i| str_at(i, &["item_type"]) == Some("plan"))
-            .chain(items.iter())
-            .find_map(|i| str_at(i, &["item_price_id"]))
+fn subscription_info(sub: &Entity<'_>) -> Option<SubscriptionInfo> {
+    let id = sub.id.get()?;
+    let items = || sub.subscription_items.0.iter().filter_map(Obj::get);
+    let plan = sub.plan_id.get().or_else(|| {
+        items()
+            .filter(|i| i.item_type.get() == Some("plan"))
+            .chain(items())
+            .find_map(|i| i.item_price_id.get())
     });
     Some(SubscriptionInfo {
         id: id.to_owned(),
         plan: plan.map(str::to_owned),
-        status: str_at(sub, &["status"]).map(str::to_owned),
+        status: sub.status.get().map(str::to_owned),
         // `started_at` once active; `start_date` while still in the future.
-        started_at: ["started_at", "start_date", "created_at"]
-            .iter()
-            .find_map(|k| i64_at(sub, &[k]))
+        started_at: sub
+            .started_at
+            .0
+            .or(sub.start_date.0)
+            .or(sub.created_at.0)
             .and_then(|s| Timestamp::from_second(s).ok()),
         monthly_amount: monthly_amount(sub),
-        resource_version: i64_at(sub, &["resource_version"]),
+        resource_version: sub.resource_version.0,
     })
 }
 
 /// The recurring amount per month: the plan and recurring addons (PC 1.0) or the plan and
 /// addon items (PC 2.0; one-time `charge` items excluded), over the subscription's billing
 /// period.
-fn monthly_amount(sub: &Value) -> Option<Money> {
-    let currency: Currency = str_at(sub, &["currency_code"])?.parse().ok()?;
-    let unit = str_at(sub, &["billing_period_unit"])?;
-    let count = i64_at(sub, &["billing_period"]).unwrap_or(1);
-    let line = |v: &Value, price: &str, quantity: &str| -> Option<i64> {
-        i64_at(v, &["amount"])
-            .or_else(|| i64_at(v, &[price])?.checked_mul(i64_at(v, &[quantity]).unwrap_or(1)))
-    };
-    let items = array_at(sub, &["subscription_items"]);
+fn monthly_amount(sub: &Entity<'_>) -> Option<Money> {
+    let currency: Currency = sub.currency_code.get()?.parse().ok()?;
+    let unit = sub.billing_period_unit.get()?;
+    let count = sub.billing_period.0.unwrap_or(1);
+    let items = &sub.subscription_items.0;
     let per_period = if items.is_empty() {
-        let plan = i64_at(sub, &["plan_amount"]).or_else(|| {
-            i64_at(sub, &["plan_unit_price"])?
-                .checked_mul(i64_at(sub, &["plan_quantity"]).unwrap_or(1))
+        let plan = sub.plan_amount.0.or_else(|| {
+            sub.plan_unit_price
+                .0?
+                .checked_mul(sub.plan_quantity.0.unwrap_or(1))
         })?;
-        array_at(sub, &["addons"])
+        sub.addons
+            .0
             .iter()
-            .try_fold(plan, |sum, addon| {
-                sum.checked_add(line(addon, "unit_price", "quantity")?)
-            })?
+            .try_fold(plan, |sum, addon| sum.checked_add(addon.get()?.amount()?))?
     } else {
         items
             .iter()
-            .filter(|i| str_at(i, &["item_type"]) != Some("charge"))
-            .try_fold(0i64, |sum, item| {
-                sum.checked_add(line(item, "unit_price", "quantity")?)
-            })?
+            .filter(|i| i.get().and_then(|i| i.item_type.get()) != Some("charge"))
+            .try_fold(0i64, |sum, item| sum.checked_add(item.get()?.amount()?))?
     };
     let minor = Annual::of(per_period, unit, count)?.monthly_floor()?;
     Some(Money::new(minor, currency))

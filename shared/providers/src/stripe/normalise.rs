@@ -1,7 +1,9 @@
 //! Normalisation of a verified Stripe event body into an [`Event`] (docs/design.md §3, §7).
 //!
 //! Events arrive in the endpoint's API version, which can be years old, so this reads only
-//! the fields it needs from a `serde_json::Value` and accepts both the pre-2025 layouts and
+//! the fields it needs, straight from the bytes into small borrowing structs (see
+//! [`crate::lenient`]: everything else is skipped by the parser, no `serde_json::Value` is
+//! built), and accepts both the pre-2025 layouts and
 //! the "basil"+ ones (`invoice.subscription` / `invoice.parent.subscription_details`, line
 //! `price` / `pricing.price_details.price`, `current_period_*` on the subscription or on its
 //! items). Typed SDK events are not used: they reject any other API version.
@@ -13,16 +15,17 @@
 //! one carries `invoice`). On basil+ an invoice no longer names its PaymentIntent unless
 //! `payments` is included, and a charge no longer names its invoice: see [`payment_key`].
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use saguaro_domain::{
     Currency, CustomerId, Event, Money, Provider, Refs, SubscriptionInfo, Trigger,
 };
-use serde_json::Value;
+use serde::Deserialize;
 
-use crate::json::{array_at, as_i64, get, i64_at, id_at, str_at};
+use crate::lenient::{AnyStr, Field, Id, Int, List, Metadata, Obj, Str};
 use crate::period::Annual;
 
-/// The outcome for a verified body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Normalised {
     /// Enqueue this.
@@ -31,6 +34,12 @@ pub enum Normalised {
     Ignored {
         event_type: String,
         reason: &'static str,
+    },
+    /// Answer 2xx, log at info and drop: a payment event with no customer (a guest payment
+    /// through Payment Links or Checkout), which has nothing to do with loyalty.
+    NoCustomer {
+        event_id: String,
+        event_type: String,
     },
 }
 
@@ -57,21 +66,34 @@ pub type Result<T, E = NormaliseError> = std::result::Result<T, E>;
 /// Normalises a verified event body. `referral_key` is the program's `referral_key`: the
 /// metadata key on the subscription or customer that names the referrer's customer id.
 pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> {
-    let root: Value = serde_json::from_slice(body).map_err(NormaliseError::MalformedJson)?;
-    let event_id = str_at(&root, &["id"]).ok_or(NormaliseError::NotAnEvent { reason: "no id" })?;
-    let event_type =
-        str_at(&root, &["type"]).ok_or(NormaliseError::NotAnEvent { reason: "no type" })?;
+    let root = serde_json::from_slice::<Obj<Root<'_>>>(body)
+        .map_err(NormaliseError::MalformedJson)?
+        .0
+        .unwrap_or_default();
+    let event_id = root
+        .id
+        .get()
+        .ok_or(NormaliseError::NotAnEvent { reason: "no id" })?;
+    let event_type = root
+        .kind
+        .get()
+        .ok_or(NormaliseError::NotAnEvent { reason: "no type" })?;
+    let data = root.data.get();
     let cx = Context {
-        root: &root,
+        created: root.created.0,
+        object: data.and_then(|d| d.object.get()),
+        previous: data.and_then(|d| d.previous_attributes.present()),
         event_id,
         event_type,
         referral_key: referral_key.filter(|k| !k.is_empty()),
     };
     match event_type {
-        "customer.subscription.created" => cx.subscription(Trigger::SubscriptionCreated),
+        "customer.subscription.created" => cx.subscription_created(),
         "customer.subscription.deleted" => cx.subscription(Trigger::SubscriptionCancelled),
         "customer.subscription.updated" => cx.subscription_updated(),
-        "invoice.paid" => cx.invoice_paid(),
+        // Merchants subscribe to either (or both); the same invoice gives the same payment
+        // key, so the engine earns on it once whichever arrive.
+        "invoice.paid" | "invoice.payment_succeeded" => cx.invoice_paid(),
         "charge.refunded" => cx.charge_refunded(),
         _ => Ok(Normalised::Ignored {
             event_type: event_type.to_owned(),
@@ -80,8 +102,367 @@ pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> 
     }
 }
 
+/// The event envelope: what is read of it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Root<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow, rename = "type")]
+    kind: Str<'a>,
+    created: Int,
+    #[serde(borrow)]
+    data: Obj<Data<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Data<'a> {
+    #[serde(borrow)]
+    object: Obj<Object<'a>>,
+    /// Present (any value) or not: only an object holds previous values.
+    #[serde(borrow)]
+    previous_attributes: Field<Obj<Previous<'a>>>,
+}
+
+/// `data.object`: the fields read of a subscription, an invoice or a charge, in one struct
+/// (each event type reads its own).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Object<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    customer: Customer<'a>,
+    #[serde(borrow)]
+    metadata: Metadata<'a>,
+    // subscription
+    #[serde(borrow)]
+    status: Str<'a>,
+    start_date: Int,
+    created: Int,
+    #[serde(borrow)]
+    items: Items<'a>,
+    // invoice
+    amount_paid: Int,
+    #[serde(borrow)]
+    currency: Str<'a>,
+    #[serde(borrow)]
+    parent: Obj<Parent<'a>>,
+    #[serde(borrow)]
+    subscription_details: Field<Obj<Details<'a>>>,
+    #[serde(borrow)]
+    subscription: Id<'a>,
+    #[serde(borrow)]
+    lines: Obj<Lines<'a>>,
+    #[serde(borrow)]
+    payment_intent: Id<'a>,
+    #[serde(borrow)]
+    payments: Obj<Payments<'a>>,
+    // charge
+    amount_refunded: Int,
+    #[serde(borrow)]
+    invoice: Id<'a>,
+}
+
+/// `customer`: an id, or the expanded customer with its metadata.
+#[derive(Default)]
+struct Customer<'a> {
+    id: Option<Cow<'a, str>>,
+    metadata: Metadata<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ExpandedCustomer<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    metadata: Metadata<'a>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Customer<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // An id string, an object, or anything else (absent); read in one pass.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Customer<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Customer {
+                    id: (!v.is_empty()).then_some(Cow::Borrowed(v)),
+                    metadata: Metadata::default(),
+                })
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Customer {
+                    id: (!v.is_empty()).then(|| Cow::Owned(v.to_owned())),
+                    metadata: Metadata::default(),
+                })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let c = ExpandedCustomer::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Customer {
+                    id: c.id.0,
+                    metadata: c.metadata,
+                })
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                serde::de::IgnoredAny.visit_seq(seq)?;
+                Ok(Customer::default())
+            }
+            fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Customer::default())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Customer::default())
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Customer::default())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Customer::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Customer::default())
+            }
+            fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Customer::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Parent<'a> {
+    /// Present (any value) or not: when present it is the one read, as on basil+.
+    #[serde(borrow)]
+    subscription_details: Field<Obj<Details<'a>>>,
+}
+
+/// `subscription_details` (2023+) or `parent.subscription_details` (basil+): the
+/// subscription's id and metadata on an invoice.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Details<'a> {
+    #[serde(borrow)]
+    subscription: Id<'a>,
+    #[serde(borrow)]
+    metadata: Metadata<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Lines<'a> {
+    #[serde(borrow)]
+    data: List<Obj<Line<'a>>>,
+}
+
+/// An invoice line: its price id as `price` (pre-basil, id or object),
+/// `pricing.price_details.price` (basil+), or the legacy `plan`.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Line<'a> {
+    #[serde(borrow)]
+    price: Id<'a>,
+    #[serde(borrow)]
+    pricing: Obj<Pricing<'a>>,
+    #[serde(borrow)]
+    plan: Id<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Pricing<'a> {
+    #[serde(borrow)]
+    price_details: Obj<PriceDetails<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PriceDetails<'a> {
+    #[serde(borrow)]
+    price: Id<'a>,
+}
+
+impl Line<'_> {
+    fn price(&self) -> Option<&str> {
+        self.price
+            .get()
+            .or_else(|| {
+                self.pricing
+                    .get()
+                    .and_then(|p| p.price_details.get())
+                    .and_then(|d| d.price.get())
+            })
+            .or_else(|| self.plan.get())
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Payments<'a> {
+    #[serde(borrow)]
+    data: List<Obj<InvoicePayment<'a>>>,
+}
+
+/// An entry of an invoice's `payments` (basil+, when included).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct InvoicePayment<'a> {
+    #[serde(borrow)]
+    status: Str<'a>,
+    #[serde(borrow)]
+    payment: Obj<PaymentRef<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct PaymentRef<'a> {
+    #[serde(borrow)]
+    payment_intent: Id<'a>,
+}
+
+/// `previous_attributes` of `customer.subscription.updated`: which keys changed (present,
+/// whatever their value) and their old values.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Previous<'a> {
+    #[serde(borrow)]
+    items: Field<Items<'a>>,
+    #[serde(borrow)]
+    plan: Field<Obj<Price<'a>>>,
+    quantity: Field<Int>,
+    #[serde(borrow)]
+    status: Str<'a>,
+}
+
+/// A subscription's `items`: the list object's `data`, or a bare array; empty for anything
+/// else.
+#[derive(Default)]
+struct Items<'a>(Vec<Obj<RawItem<'a>>>);
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct ItemList<'a> {
+    #[serde(borrow)]
+    data: List<Obj<RawItem<'a>>>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Items<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Items<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                Vec::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Items)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                ItemList::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|l| Items(l.data.0))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                _: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+            fn visit_bool<E: serde::de::Error>(
+                self,
+                _: bool,
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+            fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+            fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+            fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+            fn visit_none<E: serde::de::Error>(self) -> std::result::Result<Self::Value, E> {
+                Ok(Items::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A subscription item: its quantity and its `price` object (or legacy `plan` object).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct RawItem<'a> {
+    quantity: Int,
+    #[serde(borrow)]
+    price: Obj<Price<'a>>,
+    #[serde(borrow)]
+    plan: Obj<Price<'a>>,
+}
+
+/// A `price` object (`unit_amount`, `recurring.interval`) or a legacy `plan` object
+/// (`amount`, `interval`).
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Price<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    unit_amount: Int,
+    amount: Int,
+    unit_amount_decimal: Int,
+    #[serde(borrow)]
+    currency: Str<'a>,
+    #[serde(borrow)]
+    recurring: Obj<Recurring<'a>>,
+    #[serde(borrow)]
+    interval: AnyStr<'a>,
+    interval_count: Int,
+    #[serde(borrow)]
+    usage_type: AnyStr<'a>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Recurring<'a> {
+    #[serde(borrow)]
+    interval: AnyStr<'a>,
+    interval_count: Int,
+    #[serde(borrow)]
+    usage_type: AnyStr<'a>,
+}
+
 struct Context<'a> {
-    root: &'a Value,
+    created: Option<i64>,
+    object: Option<&'a Object<'a>>,
+    previous: Option<&'a Obj<Previous<'a>>>,
     event_id: &'a str,
     event_type: &'a str,
     referral_key: Option<&'a str>,
@@ -103,55 +484,82 @@ impl<'a> Context<'a> {
         }
     }
 
-    fn object(&self) -> Result<&'a Value> {
-        get(self.root, &["data", "object"])
-            .filter(|o| o.is_object())
+    fn object(&self) -> Result<&'a Object<'a>> {
+        self.object
             .ok_or_else(|| self.unprocessable("no data.object"))
     }
 
-    /// The event's skeleton: id, `created`, the object's customer, and the referrer.
-    fn event(&self, object: &Value, trigger: Trigger, metadata_owner: &Value) -> Result<Event> {
-        let created = i64_at(self.root, &["created"])
+    /// The event's skeleton: id, `created`, the object's customer, and the referrer named by
+    /// `metadata` (the subscription's, the invoice's subscription details', the charge's).
+    fn event(
+        &self,
+        object: &Object<'_>,
+        trigger: Trigger,
+        metadata: &Metadata<'_>,
+    ) -> Result<Event> {
+        let created = self
+            .created
             .and_then(|s| Timestamp::from_second(s).ok())
             .ok_or_else(|| self.unprocessable("no created"))?;
-        let customer =
-            id_at(object, &["customer"]).ok_or_else(|| self.unprocessable("no customer"))?;
+        let customer = object
+            .customer
+            .id
+            .as_deref()
+            .ok_or_else(|| self.unprocessable("no customer"))?;
         let mut event = Event::new(
             self.event_id,
             CustomerId::new(Provider::Stripe, customer),
             trigger,
             created,
         );
-        event.refs.referrer = self.referrer(metadata_owner, object);
+        event.refs.referrer = self.referrer(metadata, object);
         Ok(event)
     }
 
     /// The referrer named by `referral_key` in the subscription's metadata, else in the
     /// customer's (when the customer is expanded).
-    fn referrer(&self, metadata_owner: &Value, object: &Value) -> Option<CustomerId> {
+    fn referrer(&self, metadata: &Metadata<'_>, object: &Object<'_>) -> Option<CustomerId> {
         let key = self.referral_key?;
-        str_at(metadata_owner, &["metadata", key])
-            .or_else(|| str_at(object, &["customer", "metadata", key]))
+        metadata
+            .get(key)
+            .or_else(|| object.customer.metadata.get(key))
             .map(|id| CustomerId::new(Provider::Stripe, id.trim()))
             .filter(|c| !c.id.is_empty())
     }
 
+    /// Creation rules apply once the subscription has started: created `active` or
+    /// `trialing` (or with no status, on old versions). One created `incomplete` waits for its
+    /// first payment, and starts with the update that makes it active; one that expires
+    /// unpaid never earns.
+    fn subscription_created(&self) -> Result<Normalised> {
+        let status = self.object()?.status.get();
+        if status.is_some_and(|s| !is_started(s)) {
+            return Ok(self.ignored("subscription not started (incomplete or not active)"));
+        }
+        self.subscription(Trigger::SubscriptionCreated)
+    }
+
     fn subscription(&self, trigger: Trigger) -> Result<Normalised> {
         let sub = self.object()?;
-        let mut event = self.event(sub, trigger, sub)?;
+        let mut event = self.event(sub, trigger, &sub.metadata)?;
         event.subscription = Some(self.subscription_info(sub)?);
         Ok(Normalised::Event(Box::new(event)))
     }
 
-    fn subscription_info(&self, sub: &Value) -> Result<SubscriptionInfo> {
-        let id = str_at(sub, &["id"]).ok_or_else(|| self.unprocessable("no subscription id"))?;
-        let items = items(get(sub, &["items"]));
+    fn subscription_info(&self, sub: &Object<'_>) -> Result<SubscriptionInfo> {
+        let id = sub
+            .id
+            .get()
+            .ok_or_else(|| self.unprocessable("no subscription id"))?;
+        let items = items(&sub.items);
         Ok(SubscriptionInfo {
             id: id.to_owned(),
             plan: items.first().and_then(|i| i.price).map(str::to_owned),
-            status: str_at(sub, &["status"]).map(str::to_owned),
-            started_at: i64_at(sub, &["start_date"])
-                .or_else(|| i64_at(sub, &["created"]))
+            status: sub.status.get().map(str::to_owned),
+            started_at: sub
+                .start_date
+                .0
+                .or(sub.created.0)
                 .and_then(|s| Timestamp::from_second(s).ok()),
             monthly_amount: annual_value(&items).and_then(|(annual, currency)| {
                 annual
@@ -167,21 +575,33 @@ impl<'a> Context<'a> {
     /// key means nothing: only a change of value does.
     fn subscription_updated(&self) -> Result<Normalised> {
         let sub = self.object()?;
-        let previous = get(self.root, &["data", "previous_attributes"]);
-        let new_items = items(get(sub, &["items"]));
-        let old_items = match previous {
-            Some(prev) if prev.get("items").is_some() => items(prev.get("items")),
+        let previous = self.previous.map(|p| p.get());
+        let status = sub.status.get();
+        let was = previous.flatten().and_then(|p| p.status.get());
+        // `incomplete` → `active`/`trialing`: the first payment went through, and this is
+        // the subscription's start (its creation was not counted).
+        if was == Some("incomplete") && status.is_some_and(is_started) {
+            return self.subscription(Trigger::SubscriptionCreated);
+        }
+        if matches!(status, Some("incomplete" | "incomplete_expired")) {
+            return Ok(self.ignored("subscription not started (incomplete)"));
+        }
+        let new_items = items(&sub.items);
+        let old_items = match previous.flatten() {
+            Some(prev) if prev.items.present().is_some() => {
+                prev.items.present().map(items).unwrap_or_default()
+            }
             // Versions before items existed report a single-plan change as `plan` and/or
             // `quantity` on the subscription itself.
             Some(prev)
                 if new_items.len() == 1
-                    && (prev.get("plan").is_some() || prev.get("quantity").is_some()) =>
+                    && (prev.plan.present().is_some() || prev.quantity.present().is_some()) =>
             {
                 let mut old = new_items[0].clone();
-                if let Some(plan) = prev.get("plan").filter(|p| p.is_object()) {
+                if let Some(plan) = prev.plan.present().and_then(Obj::get) {
                     old = Item::from_price(plan, old.quantity);
                 }
-                if let Some(q) = prev.get("quantity").and_then(as_i64) {
+                if let Some(q) = prev.quantity.present().and_then(|q| q.0) {
                     old.quantity = q;
                 }
                 vec![old]
@@ -208,15 +628,25 @@ impl<'a> Context<'a> {
 
     fn invoice_paid(&self) -> Result<Normalised> {
         let invoice = self.object()?;
-        let invoice_id =
-            str_at(invoice, &["id"]).ok_or_else(|| self.unprocessable("no invoice id"))?;
-        let amount = self.money(invoice, "amount_paid")?;
+        let invoice_id = invoice
+            .id
+            .get()
+            .ok_or_else(|| self.unprocessable("no invoice id"))?;
+        let amount = self.money(invoice.amount_paid, invoice)?;
         // Subscription metadata travels on the invoice: `subscription_details` (2023+) or
         // `parent.subscription_details` (basil+).
-        let details = get(invoice, &["parent", "subscription_details"])
-            .or_else(|| get(invoice, &["subscription_details"]))
-            .unwrap_or(&Value::Null);
-        let mut event = self.event(invoice, Trigger::PaymentSucceeded, details)?;
+        let details = invoice
+            .parent
+            .get()
+            .and_then(|p| p.subscription_details.present())
+            .or_else(|| invoice.subscription_details.present())
+            .and_then(Obj::get);
+        let no_metadata = Metadata::default();
+        let mut event = self.event(
+            invoice,
+            Trigger::PaymentSucceeded,
+            details.map_or(&no_metadata, |d| &d.metadata),
+        )?;
         event.amount = Some(amount);
         let payment_intent = invoice_payment_intent(invoice);
         event.refs = Refs {
@@ -226,12 +656,15 @@ impl<'a> Context<'a> {
             invoice: Some(invoice_id.to_owned()),
             ..event.refs
         };
-        let subscription =
-            id_at(invoice, &["subscription"]).or_else(|| id_at(details, &["subscription"]));
+        let subscription = invoice
+            .subscription
+            .get()
+            .or_else(|| details.and_then(|d| d.subscription.get()));
         if let Some(id) = subscription {
-            let plan = array_at(invoice, &["lines", "data"])
-                .iter()
-                .find_map(line_price);
+            let plan = invoice
+                .lines
+                .get()
+                .and_then(|l| l.data.0.iter().filter_map(Obj::get).find_map(Line::price));
             event.subscription = Some(SubscriptionInfo {
                 id: id.to_owned(),
                 plan: plan.map(str::to_owned),
@@ -246,17 +679,25 @@ impl<'a> Context<'a> {
 
     fn charge_refunded(&self) -> Result<Normalised> {
         let charge = self.object()?;
-        let charge_id =
-            str_at(charge, &["id"]).ok_or_else(|| self.unprocessable("no charge id"))?;
+        if charge.customer.id.is_none() {
+            return Ok(Normalised::NoCustomer {
+                event_id: self.event_id.to_owned(),
+                event_type: self.event_type.to_owned(),
+            });
+        }
+        let charge_id = charge
+            .id
+            .get()
+            .ok_or_else(|| self.unprocessable("no charge id"))?;
         // Stripe reports the running total; the engine keeps max(seen, total), so refund
         // events that arrive twice or out of order cannot double count.
-        let total = self.money(charge, "amount_refunded")?;
-        let mut event = self.event(charge, Trigger::PaymentRefunded, charge)?;
-        let invoice = id_at(charge, &["invoice"]);
+        let total = self.money(charge.amount_refunded, charge)?;
+        let mut event = self.event(charge, Trigger::PaymentRefunded, &charge.metadata)?;
+        let invoice = charge.invoice.get();
         event.amount = Some(total);
         event.refunded_total = Some(total);
         event.refs.payment = Some(payment_key(
-            id_at(charge, &["payment_intent"]),
+            charge.payment_intent.get(),
             invoice,
             Some(charge_id),
         ));
@@ -268,9 +709,11 @@ impl<'a> Context<'a> {
         Ok(Normalised::Event(Box::new(event)))
     }
 
-    fn money(&self, object: &Value, field: &str) -> Result<Money> {
-        let minor = i64_at(object, &[field]).ok_or_else(|| self.unprocessable("no amount"))?;
-        let currency = str_at(object, &["currency"])
+    fn money(&self, minor: Int, object: &Object<'_>) -> Result<Money> {
+        let minor = minor.0.ok_or_else(|| self.unprocessable("no amount"))?;
+        let currency = object
+            .currency
+            .get()
             .and_then(|c| c.parse::<Currency>().ok())
             .ok_or_else(|| self.unprocessable("no currency"))?;
         Ok(Money::new(minor, currency))
@@ -302,21 +745,23 @@ pub fn payment_key(
         .to_owned()
 }
 
-fn invoice_payment_intent(invoice: &Value) -> Option<&str> {
-    id_at(invoice, &["payment_intent"]).or_else(|| {
-        array_at(invoice, &["payments", "data"])
+fn invoice_payment_intent<'a>(invoice: &'a Object<'_>) -> Option<&'a str> {
+    invoice.payment_intent.get().or_else(|| {
+        invoice
+            .payments
+            .get()?
+            .data
+            .0
             .iter()
-            .filter(|p| str_at(p, &["status"]).is_none_or(|s| s == "paid"))
-            .find_map(|p| id_at(p, &["payment", "payment_intent"]))
+            .filter_map(Obj::get)
+            .filter(|p| p.status.get().is_none_or(|s| s == "paid"))
+            .find_map(|p| p.payment.get().and_then(|r| r.payment_intent.get()))
     })
 }
 
-/// A line's price id: `price` (pre-basil, id or object), `pricing.price_details.price`
-/// (basil+), or the legacy `plan`.
-fn line_price(line: &Value) -> Option<&str> {
-    id_at(line, &["price"])
-        .or_else(|| id_at(line, &["pricing", "price_details", "price"]))
-        .or_else(|| id_at(line, &["plan"]))
+/// Whether a subscription in this status has started: creation rules apply to it.
+fn is_started(status: &str) -> bool {
+    matches!(status, "active" | "trialing")
 }
 
 /// What we need of one subscription item.
@@ -334,39 +779,34 @@ struct Item<'a> {
 impl<'a> Item<'a> {
     /// From a `price` object (`unit_amount`, `recurring.interval`) or a legacy `plan`
     /// object (`amount`, `interval`).
-    fn from_price(price: &'a Value, quantity: i64) -> Self {
-        let recurring = price.get("recurring").filter(|r| r.is_object());
-        let field = |name: &str| match recurring {
-            Some(r) => r.get(name),
-            None => price.get(name),
+    fn from_price(price: &'a Price<'_>, quantity: i64) -> Self {
+        let (interval, interval_count, usage_type) = match price.recurring.get() {
+            Some(r) => (&r.interval, r.interval_count, &r.usage_type),
+            None => (&price.interval, price.interval_count, &price.usage_type),
         };
         Self {
-            price: str_at(price, &["id"]),
-            unit_amount: i64_at(price, &["unit_amount"])
-                .or_else(|| i64_at(price, &["amount"]))
-                .or_else(|| i64_at(price, &["unit_amount_decimal"])),
-            currency: str_at(price, &["currency"]),
-            interval: field("interval").and_then(Value::as_str),
-            interval_count: field("interval_count").and_then(as_i64).unwrap_or(1),
+            price: price.id.get(),
+            unit_amount: price
+                .unit_amount
+                .0
+                .or(price.amount.0)
+                .or(price.unit_amount_decimal.0),
+            currency: price.currency.get(),
+            interval: interval.get(),
+            interval_count: interval_count.0.unwrap_or(1),
             quantity,
-            metered: field("usage_type").and_then(Value::as_str) == Some("metered"),
+            metered: usage_type.get() == Some("metered"),
         }
     }
 }
 
-fn items(list: Option<&Value>) -> Vec<Item<'_>> {
-    let data = match list {
-        Some(Value::Array(a)) => a.as_slice(),
-        Some(v) => array_at(v, &["data"]),
-        None => &[],
-    };
-    data.iter()
+fn items<'a>(list: &'a Items<'_>) -> Vec<Item<'a>> {
+    list.0
+        .iter()
+        .filter_map(Obj::get)
         .filter_map(|item| {
-            let quantity = item.get("quantity").and_then(as_i64).unwrap_or(1);
-            let price = item
-                .get("price")
-                .filter(|p| p.is_object())
-                .or_else(|| item.get("plan").filter(|p| p.is_object()))?;
+            let quantity = item.quantity.0.unwrap_or(1);
+            let price = item.price.get().or_else(|| item.plan.get())?;
             Some(Item::from_price(price, quantity))
         })
         .collect()
