@@ -64,13 +64,13 @@ fn subscription() -> SubscriptionInfo {
 /// The `n`th monthly payment of `who` (month `n` after the start, plus an hour).
 fn payment(who: &CustomerId, n: i64, tag: &str) -> Event {
     let mut paid = Event::new(
-        format!("evt_paid_{tag}_{n:04}"),
+        format!("evt_paid_{}_{tag}_{n:04}", who.id),
         who.clone(),
         Trigger::PaymentSucceeded,
         month(n).checked_add(Span::new().hours(1)).unwrap(),
     );
     paid.amount = Some(Money::new(2999, "usd".parse().unwrap()));
-    paid.refs.payment = Some(format!("pi_{tag}_{n:04}"));
+    paid.refs.payment = Some(format!("pi_{}_{tag}_{n:04}", who.id));
     paid.subscription = Some(subscription());
     paid
 }
