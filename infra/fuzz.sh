@@ -3,7 +3,7 @@
 #
 #   infra/fuzz.sh                      every target, 10,000,000 executions each
 #   infra/fuzz.sh --runs N [TARGET..]  N executions of each named target (default: all)
-#   infra/fuzz.sh --seconds S [TARGET..]
+#   infra/fuzz.sh --seconds S [TARGET..]     S seconds of each; with --runs, whichever ends first
 #   infra/fuzz.sh --merge [TARGET..]   add to fuzz/corpus/<target>/ the inputs found by earlier
 #                                      runs that reach new code (libFuzzer -merge=1); commit them
 #
@@ -19,14 +19,22 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 all=(stripe_webhook stripe_signature chargebee_webhook chargebee_auth events_body program_file queue_message)
-mode=runs
-amount=10000000
-case "${1:-}" in
-  --runs) mode=runs; amount=${2:?--runs needs a number}; shift 2 ;;
-  --seconds) mode=seconds; amount=${2:?--seconds needs a number}; shift 2 ;;
-  --merge) mode=merge; shift ;;
-  -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-esac
+mode=fuzz
+runs=
+seconds=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=${2:?--runs needs a number}; shift 2 ;;
+    --seconds) seconds=${2:?--seconds needs a number}; shift 2 ;;
+    --merge) mode=merge; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    *) break ;;
+  esac
+done
+[ -n "$runs$seconds" ] || runs=10000000
+limit=()
+[ -z "$runs" ] || limit+=(-runs="$runs")
+[ -z "$seconds" ] || limit+=(-max_total_time="$seconds")
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
@@ -57,8 +65,7 @@ for t in "${targets[@]}"; do
     echo "$t: $before → $(ls "$seeds" | wc -l) files in fuzz/corpus/$t"
     continue
   fi
-  if [ "$mode" = runs ]; then limit=(-runs="$amount"); else limit=(-max_total_time="$amount"); fi
-  echo "==> $t ($mode $amount; log target/fuzz/logs/$t.log)"
+  echo "==> $t (${limit[*]}; log target/fuzz/logs/$t.log)"
   # -timeout: an input taking 10 s is a hang; -rss_limit_mb: a run growing past 2 GiB is an OOM.
   if ! nice "$bin/$t" "$found" "$seeds" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$artifacts/" -print_final_stats=1 >"$log" 2>&1; then

@@ -36,7 +36,13 @@ impl Corpus {
         fs::create_dir_all(&dir).unwrap();
         let name: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         fs::write(dir.join(format!("seed-{name}")), bytes).unwrap();
         self.written += 1;
@@ -44,7 +50,11 @@ impl Corpus {
 }
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
 }
 
 fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
@@ -79,7 +89,11 @@ fn stripe_envelope(id: &str, event_type: &str, object: &Value) -> Vec<u8> {
 
 fn main() {
     let repo = repo();
-    let mut c = Corpus { root: repo.join("fuzz/corpus"), seen: HashSet::new(), written: 0 };
+    let mut c = Corpus {
+        root: repo.join("fuzz/corpus"),
+        seen: HashSet::new(),
+        written: 0,
+    };
     let mut events = Vec::new();
 
     // Stripe bodies: hand-built versioned events, the reference event, and the reference
@@ -89,24 +103,42 @@ fn main() {
         stripe_bodies.push((stem(&p), fs::read(&p).unwrap()));
     }
     let fixtures3 = repo.join("tests/fixtures/stripe/openapi_fixtures3");
-    stripe_bodies.push(("openapi-event".into(), fs::read(fixtures3.join("event.json")).unwrap()));
+    stripe_bodies.push((
+        "openapi-event".into(),
+        fs::read(fixtures3.join("event.json")).unwrap(),
+    ));
     for (object, types) in [
-        ("invoice", &["invoice.paid", "invoice.payment_succeeded"][..]),
+        (
+            "invoice",
+            &["invoice.paid", "invoice.payment_succeeded"][..],
+        ),
         ("charge", &["charge.refunded"][..]),
         (
             "subscription",
-            &["customer.subscription.created", "customer.subscription.updated", "customer.subscription.deleted"][..],
+            &[
+                "customer.subscription.created",
+                "customer.subscription.updated",
+                "customer.subscription.deleted",
+            ][..],
         ),
         ("invoice_payment", &["invoice_payment.paid"][..]),
         ("refund", &["charge.refund.updated"][..]),
     ] {
-        let value: Value = serde_json::from_slice(&fs::read(fixtures3.join(format!("{object}.json"))).unwrap()).unwrap();
+        let value: Value =
+            serde_json::from_slice(&fs::read(fixtures3.join(format!("{object}.json"))).unwrap())
+                .unwrap();
         for t in types {
-            stripe_bodies.push((format!("openapi-{t}"), stripe_envelope(&format!("evt_{object}"), t, &value)));
+            stripe_bodies.push((
+                format!("openapi-{t}"),
+                stripe_envelope(&format!("evt_{object}"), t, &value),
+            ));
         }
     }
     let vector: Value = serde_json::from_slice(
-        &fs::read(repo.join("tests/fixtures/stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json")).unwrap(),
+        &fs::read(repo.join(
+            "tests/fixtures/stripe/signature_vectors/async_stripe_invoiceitem_created_vector.json",
+        ))
+        .unwrap(),
     )
     .unwrap();
     let vector_payload = vector["payload"].as_str().unwrap().as_bytes().to_vec();
@@ -122,16 +154,32 @@ fn main() {
     // vectors, and the usual ways a header goes wrong.
     for (name, body) in stripe_bodies.iter().take(4) {
         let header = stripe::sign_header(&secret, 1_767_225_600, body);
-        c.add("stripe_signature", &format!("signed-{name}"), &[header.as_bytes(), b"\n", body].concat());
+        c.add(
+            "stripe_signature",
+            &format!("signed-{name}"),
+            &[header.as_bytes(), b"\n", body].concat(),
+        );
     }
-    let docs: Value = serde_json::from_slice(
-        &fs::read(repo.join("tests/fixtures/stripe/signature_vectors/stripe_docs_header_parse_vector.json")).unwrap(),
-    )
-    .unwrap();
+    let docs: Value =
+        serde_json::from_slice(
+            &fs::read(repo.join(
+                "tests/fixtures/stripe/signature_vectors/stripe_docs_header_parse_vector.json",
+            ))
+            .unwrap(),
+        )
+        .unwrap();
     let vector_header = vector["header"].as_str().unwrap();
-    c.add("stripe_signature", "async-stripe-vector", &[vector_header.as_bytes(), b"\n", &vector_payload].concat());
+    c.add(
+        "stripe_signature",
+        "async-stripe-vector",
+        &[vector_header.as_bytes(), b"\n", &vector_payload].concat(),
+    );
     if let Some(h) = docs["header"].as_str() {
-        c.add("stripe_signature", "stripe-docs-header", format!("{h}\n{{}}").as_bytes());
+        c.add(
+            "stripe_signature",
+            "stripe-docs-header",
+            format!("{h}\n{{}}").as_bytes(),
+        );
     }
     let good = stripe::sign_header(&secret, 1_767_225_600, b"{}");
     let v1 = good.split("v1=").nth(1).unwrap();
@@ -143,10 +191,17 @@ fn main() {
         ("negative-t", format!("t=-9223372036854775808,v1={v1}")),
         ("huge-t", format!("t=99999999999999999999,v1={v1}")),
         ("spaces", format!(" t = 1767225600 , v1={v1} ,, x")),
-        ("rotation", format!("t=1767225600,v1={},v1={v1}", "0".repeat(64))),
+        (
+            "rotation",
+            format!("t=1767225600,v1={},v1={v1}", "0".repeat(64)),
+        ),
         ("stale", stripe::sign_header(&secret, 1_700_000_000, b"{}")),
     ] {
-        c.add("stripe_signature", &name, format!("{header}\n{{}}").as_bytes());
+        c.add(
+            "stripe_signature",
+            name,
+            format!("{header}\n{{}}").as_bytes(),
+        );
     }
 
     // Chargebee bodies: the public pc1 events, the pc2 list response and its events, and
@@ -157,7 +212,10 @@ fn main() {
         let value: Value = serde_json::from_slice(&bytes).unwrap();
         if let Some(list) = value["list"].as_array() {
             for (i, item) in list.iter().enumerate() {
-                chargebee_bodies.push((format!("{}-{i}", stem(&p)), serde_json::to_vec(&item["event"]).unwrap()));
+                chargebee_bodies.push((
+                    format!("{}-{i}", stem(&p)),
+                    serde_json::to_vec(&item["event"]).unwrap(),
+                ));
             }
         }
         chargebee_bodies.push((stem(&p), bytes));
@@ -167,13 +225,18 @@ fn main() {
     }
     for (name, body) in &chargebee_bodies {
         c.add("chargebee_webhook", name, body);
-        if let Ok(chargebee::Normalised::Event(e)) = chargebee::normalise(body, Some(REFERRAL_KEY)) {
+        if let Ok(chargebee::Normalised::Event(e)) = chargebee::normalise(body, Some(REFERRAL_KEY))
+        {
             events.push((format!("chargebee-{name}"), *e));
         }
     }
     let right = basic_header(CHARGEBEE_USER, CHARGEBEE_PASSWORD);
     for (name, body) in chargebee_bodies.iter().take(4) {
-        c.add("chargebee_auth", &format!("right-{name}"), &[right.as_bytes(), b"\n", body].concat());
+        c.add(
+            "chargebee_auth",
+            &format!("right-{name}"),
+            &[right.as_bytes(), b"\n", body].concat(),
+        );
     }
     for (name, header) in [
         ("wrong-password", basic_header(CHARGEBEE_USER, "nope")),
@@ -189,16 +252,46 @@ fn main() {
 
     // POST /events bodies: the README's, and one of each shape the route accepts or refuses.
     let bodies = [
-        ("readme-payment", r#"{"id":"evt-1001","type":"payment.succeeded","customer":{"provider":"custom","id":"c-42"},"occurred_at":"2026-12-05T10:00:00Z","amount":{"minor":1999,"currency":"usd"},"payment":"pay-77","subscription":{"id":"sub-9","plan":"price_gold","status":"active","started_at":"2025-02-28T09:00:00Z"},"referrer":{"provider":"custom","id":"c-7"}}"#),
-        ("readme-refund", r#"{"id":"evt-1002","type":"payment.refunded","customer":{"provider":"custom","id":"c-42"},"occurred_at":"2026-12-06T10:00:00Z","amount":{"minor":1000,"currency":"usd"},"payment":"pay-77"}"#),
-        ("subscription-created", r#"{"id":"e3","type":"subscription.created","customer":{"provider":"stripe","id":"cus_1"},"occurred_at":"2026-01-01T00:00:00+01:00","subscription":{"id":"sub_1","plan":"gold"}}"#),
-        ("custom-trigger", r#"{"id":"e4","type":"custom.review_posted","customer":{"provider":"chargebee","id":"Jean Dupont"},"occurred_at":"2026-01-01T00:00:00Z"}"#),
-        ("internal-trigger", r#"{"id":"e5","type":"points.adjusted","customer":{"provider":"custom","id":"c"},"occurred_at":"2026-01-01T00:00:00Z"}"#),
-        ("scheduler", r#"{"id":"e6","type":"subscription.cancelled","customer":{"provider":"scheduler","id":"c"},"occurred_at":"2026-01-01T00:00:00Z"}"#),
-        ("jpy", r#"{"id":"e7","type":"payment.succeeded","customer":{"provider":"custom","id":"c"},"occurred_at":"9999-12-31T23:59:59Z","amount":{"minor":9223372036854775807,"currency":"jpy"}}"#),
-        ("negative", r#"{"id":"e8","type":"payment.succeeded","customer":{"provider":"custom","id":"c"},"occurred_at":"2026-01-01T00:00:00Z","amount":{"minor":-1,"currency":"usd"}}"#),
-        ("unknown-field", r#"{"id":"e9","type":"payment.succeeded","customer":{"provider":"custom","id":"c"},"occurred_at":"2026-01-01T00:00:00Z","amount":{"minor":1,"currency":"usd"},"extra":1}"#),
-        ("unicode-id", "{\"id\":\"\u{e9}v\u{e9}nement \\n\\u001b[31m\",\"type\":\"referral.converted\",\"customer\":{\"provider\":\"custom\",\"id\":\"caf\u{e9} @/?#%\"},\"occurred_at\":\"2026-01-01T00:00:00.123456789-23:59\"}"),
+        (
+            "readme-payment",
+            r#"{"id":"evt-1001","type":"payment.succeeded","customer":{"provider":"custom","id":"c-42"},"occurred_at":"2026-12-05T10:00:00Z","amount":{"minor":1999,"currency":"usd"},"payment":"pay-77","subscription":{"id":"sub-9","plan":"price_gold","status":"active","started_at":"2025-02-28T09:00:00Z"},"referrer":{"provider":"custom","id":"c-7"}}"#,
+        ),
+        (
+            "readme-refund",
+            r#"{"id":"evt-1002","type":"payment.refunded","customer":{"provider":"custom","id":"c-42"},"occurred_at":"2026-12-06T10:00:00Z","amount":{"minor":1000,"currency":"usd"},"payment":"pay-77"}"#,
+        ),
+        (
+            "subscription-created",
+            r#"{"id":"e3","type":"subscription.created","customer":{"provider":"stripe","id":"cus_1"},"occurred_at":"2026-01-01T00:00:00+01:00","subscription":{"id":"sub_1","plan":"gold"}}"#,
+        ),
+        (
+            "custom-trigger",
+            r#"{"id":"e4","type":"custom.review_posted","customer":{"provider":"chargebee","id":"Jean Dupont"},"occurred_at":"2026-01-01T00:00:00Z"}"#,
+        ),
+        (
+            "internal-trigger",
+            r#"{"id":"e5","type":"points.adjusted","customer":{"provider":"custom","id":"c"},"occurred_at":"2026-01-01T00:00:00Z"}"#,
+        ),
+        (
+            "scheduler",
+            r#"{"id":"e6","type":"subscription.cancelled","customer":{"provider":"scheduler","id":"c"},"occurred_at":"2026-01-01T00:00:00Z"}"#,
+        ),
+        (
+            "jpy",
+            r#"{"id":"e7","type":"payment.succeeded","customer":{"provider":"custom","id":"c"},"occurred_at":"9999-12-31T23:59:59Z","amount":{"minor":9223372036854775807,"currency":"jpy"}}"#,
+        ),
+        (
+            "negative",
+            r#"{"id":"e8","type":"payment.succeeded","customer":{"provider":"custom","id":"c"},"occurred_at":"2026-01-01T00:00:00Z","amount":{"minor":-1,"currency":"usd"}}"#,
+        ),
+        (
+            "unknown-field",
+            r#"{"id":"e9","type":"payment.succeeded","customer":{"provider":"custom","id":"c"},"occurred_at":"2026-01-01T00:00:00Z","amount":{"minor":1,"currency":"usd"},"extra":1}"#,
+        ),
+        (
+            "unicode-id",
+            "{\"id\":\"\u{e9}v\u{e9}nement \\n\\u001b[31m\",\"type\":\"referral.converted\",\"customer\":{\"provider\":\"custom\",\"id\":\"caf\u{e9} @/?#%\"},\"occurred_at\":\"2026-01-01T00:00:00.123456789-23:59\"}",
+        ),
     ];
     for (name, body) in bodies {
         c.add("events_body", name, body.as_bytes());
@@ -209,7 +302,11 @@ fn main() {
 
     // Program files: the example, docs/design.md's fenced TOML blocks, and every TOML raw string in the crates' sources that
     // looks like a program (their tests' programs, valid and invalid).
-    c.add("program_file", "program.example", &fs::read(repo.join("infra/program.example.toml")).unwrap());
+    c.add(
+        "program_file",
+        "program.example",
+        &fs::read(repo.join("infra/program.example.toml")).unwrap(),
+    );
     let design = fs::read_to_string(repo.join("docs/design.md")).unwrap();
     for (i, block) in design.split("```toml\n").skip(1).enumerate() {
         let toml = block.split("```").next().unwrap();
@@ -223,10 +320,16 @@ fn main() {
     for p in files(&repo.join("shared"), "rs") {
         let src = fs::read_to_string(&p).unwrap();
         for (i, chunk) in src.split("r#\"").skip(1).enumerate() {
-            let Some(end) = chunk.find("\"#") else { continue };
+            let Some(end) = chunk.find("\"#") else {
+                continue;
+            };
             let toml = &chunk[..end];
             if toml.contains("[program]") || toml.contains("[[earn]]") {
-                c.add("program_file", &format!("{}-{i}", stem(&p)), toml.as_bytes());
+                c.add(
+                    "program_file",
+                    &format!("{}-{i}", stem(&p)),
+                    toml.as_bytes(),
+                );
             }
         }
     }
@@ -234,11 +337,23 @@ fn main() {
     // Queue messages: what the webhook functions and POST /events enqueue for every event
     // above, in today's envelope and in the bare form of the first format.
     for (name, e) in &events {
-        c.add("queue_message", name, saguaro_sqs::encode(e).unwrap().as_bytes());
-        c.add("queue_message", &format!("bare-{name}"), &serde_json::to_vec(e).unwrap());
+        c.add(
+            "queue_message",
+            name,
+            saguaro_sqs::encode(e).unwrap().as_bytes(),
+        );
+        c.add(
+            "queue_message",
+            &format!("bare-{name}"),
+            &serde_json::to_vec(e).unwrap(),
+        );
     }
     c.add("queue_message", "version-2", br#"{"v":2,"event":{}}"#);
-    c.add("queue_message", "version-string", br#"{"v":"1","event":{}}"#);
+    c.add(
+        "queue_message",
+        "version-string",
+        br#"{"v":"1","event":{}}"#,
+    );
 
     println!("wrote {} seed files under {}", c.written, c.root.display());
 }

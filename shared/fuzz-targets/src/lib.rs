@@ -19,8 +19,11 @@ use saguaro_domain::secret::Secret;
 use saguaro_domain::{Event, Program};
 use saguaro_providers::{chargebee, stripe};
 
+/// A target's body: one input, a panic on a bug.
+pub type Body = fn(&[u8]);
+
 /// The targets, as named in `fuzz/Cargo.toml` and `fuzz/corpus/`, with their bodies.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Body)] = &[
     ("stripe_webhook", stripe_webhook),
     ("stripe_signature", stripe_signature),
     ("chargebee_webhook", chargebee_webhook),
@@ -110,8 +113,7 @@ pub fn chargebee_webhook(body: &[u8]) {
 }
 
 fn chargebee_normalise(body: &[u8]) {
-    if let Ok(chargebee::Normalised::Event(event)) =
-        chargebee::normalise(body, Some(REFERRAL_KEY))
+    if let Ok(chargebee::Normalised::Event(event)) = chargebee::normalise(body, Some(REFERRAL_KEY))
     {
         assert_queue_round_trip(&event);
     }

@@ -23,7 +23,10 @@ fn when_every_corpus_file_is_replayed_through_its_target_then_none_panics() {
     for (target, body) in TARGETS {
         let dir = root.join(target);
         let entries = fs::read_dir(&dir).unwrap_or_else(|e| {
-            panic!("corpus {} is missing ({e}): see README \"Fuzzing\"", dir.display())
+            panic!(
+                "corpus {} is missing ({e}): see README \"Fuzzing\"",
+                dir.display()
+            )
         });
         let mut files = 0;
         for entry in entries {
@@ -48,8 +51,15 @@ fn when_every_corpus_file_is_replayed_through_its_target_then_none_panics() {
 fn when_a_target_is_listed_then_it_has_a_fuzz_target_and_a_corpus_and_no_corpus_is_orphaned() {
     let known: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
     for entry in fs::read_dir(corpus_root()).expect("fuzz/corpus") {
-        let name = entry.expect("an entry").file_name().to_string_lossy().into_owned();
-        assert!(known.contains(&name.as_str()), "fuzz/corpus/{name} has no target in TARGETS");
+        let name = entry
+            .expect("an entry")
+            .file_name()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            known.contains(&name.as_str()),
+            "fuzz/corpus/{name} has no target in TARGETS"
+        );
     }
     for name in known {
         let target = corpus_root().join(format!("../fuzz_targets/{name}.rs"));
