@@ -73,7 +73,7 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         coupon: None,
         grant: None,
         url: None,
-        delivery: Delivery::Pending,
+        delivery: Delivery::pending(),
     }
 }
 

@@ -183,12 +183,24 @@ fn line_json(l: &LedgerLine) -> Value {
 }
 
 fn reward_json(r: &RewardOutbox) -> Value {
-    let (status, detail) = match &r.delivery {
-        Delivery::Pending => ("pending", Value::Null),
-        Delivery::Delivered { at } => ("delivered", json!({ "at": at })),
-        Delivery::Failed { attempts, reason } => {
-            ("failed", json!({ "attempts": attempts, "reason": reason }))
-        }
+    let (attempts, last_error, provider_id, at) = match &r.delivery {
+        Delivery::Pending {
+            attempts,
+            last_error,
+            ..
+        } => (*attempts, last_error.as_deref(), None, None),
+        Delivery::Delivering {
+            attempt,
+            last_error,
+            at,
+            ..
+        } => (*attempt, last_error.as_deref(), None, Some(at)),
+        Delivery::Delivered {
+            at,
+            attempts,
+            provider_id,
+        } => (*attempts, None, provider_id.as_deref(), Some(at)),
+        Delivery::Failed { attempts, reason } => (*attempts, Some(reason.as_str()), None, None),
     };
     json!({
         "id": r.id,
@@ -202,8 +214,11 @@ fn reward_json(r: &RewardOutbox) -> Value {
         "url": r.url,
         "event_id": r.event_id,
         "created_at": r.created_at,
-        "status": status,
-        "delivery": detail,
+        "status": r.delivery.status(),
+        "attempts": attempts,
+        "last_error": last_error,
+        "provider_id": provider_id,
+        "delivery_at": at,
     })
 }
 

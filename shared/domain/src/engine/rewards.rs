@@ -111,7 +111,7 @@ impl Run<'_> {
             coupon: reward.coupon.clone(),
             grant: reward.grant.clone(),
             url: reward.url.clone(),
-            delivery: Delivery::Pending,
+            delivery: Delivery::pending(),
         });
         Ok(())
     }
