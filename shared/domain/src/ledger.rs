@@ -242,6 +242,9 @@ pub struct RewardOutbox {
     pub grant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// A perk's signing secret's name (`[[rewards]] secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
     pub delivery: Delivery,
 }
 

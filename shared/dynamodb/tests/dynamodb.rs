@@ -73,6 +73,7 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         coupon: None,
         grant: None,
         url: None,
+        secret: None,
         delivery: Delivery::pending(),
     }
 }

@@ -111,6 +111,7 @@ impl Run<'_> {
             coupon: reward.coupon.clone(),
             grant: reward.grant.clone(),
             url: reward.url.clone(),
+            secret: reward.secret.clone(),
             delivery: Delivery::pending(),
         });
         Ok(())
