@@ -145,8 +145,13 @@ impl PerkRewards {
 }
 
 impl RewardDelivery for PerkRewards {
-    fn unavailable(&self, _row: &RewardOutbox) -> Option<String> {
-        None
+    /// A secret that is not set is configuration to fix, not a reason to give up: the row
+    /// stays pending and says so.
+    fn unavailable(&self, row: &RewardOutbox) -> Option<String> {
+        let name = row.secret.as_deref()?;
+        (self.secrets)(name)
+            .is_none()
+            .then(|| format!("secret {name} is not set"))
     }
 
     /// Receivers drop duplicates by `webhook-id`, so sending again is safe.
