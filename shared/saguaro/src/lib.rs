@@ -24,6 +24,7 @@ use saguaro_providers::stripe::Verifier;
 use saguaro_stripe_api::StripeApi;
 use tokio::net::TcpListener;
 
+pub mod fulfil;
 mod store;
 pub use store::LocalStore;
 
@@ -84,6 +85,19 @@ impl Runner {
     where
         S: StateStore + HistoryStore + 'static,
     {
+        Self::build(store, program, secrets, stripe_api, None)
+    }
+
+    fn build<S>(
+        store: Arc<S>,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+        waiting: Option<saguaro_app::http::WaitingReason>,
+    ) -> Self
+    where
+        S: StateStore + HistoryStore + 'static,
+    {
         let program = Arc::new(program);
         let earner = || Earner::new(store.clone(), program.clone());
         let referral_key = program.referral_key.clone();
@@ -101,18 +115,36 @@ impl Runner {
             }
             None => router::chargebee_webhook_not_configured(),
         };
+        let reads = match waiting {
+            Some(waiting) => {
+                router::customers_with_waiting(store.clone(), SystemClock, program.clone(), waiting)
+            }
+            None => router::customers(store.clone(), SystemClock, program.clone()),
+        };
         let routes = router::events(earner())
-            .merge(router::customers(
-                store.clone(),
-                SystemClock,
-                program.clone(),
-            ))
+            .merge(reads)
             .merge(stripe)
             .merge(chargebee);
         Self {
             router: router::with_not_found(routes),
             configured,
         }
+    }
+
+    /// The runner over `store`, delivering every reward it commits in-process through
+    /// `deliveries` (see [`fulfil`]), with a sweep. Call it inside the Tokio runtime.
+    pub fn with_store_and_delivery<S>(
+        store: Arc<S>,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+        deliveries: saguaro_app::fulfil::Deliveries,
+    ) -> Self
+    where
+        S: StateStore + HistoryStore + saguaro_domain::ports::RewardStore + 'static,
+    {
+        let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock));
+        Self::build(store, program, secrets, stripe_api, Some(waiting))
     }
 
     /// Which webhook routes have their secrets: (stripe, chargebee).

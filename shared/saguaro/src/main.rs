@@ -198,9 +198,33 @@ fn main() -> ExitCode {
                 );
                 println!("data: {}", store.describe());
                 serve_env.warn_unconfigured();
-                Runner::with_store(Arc::new(store), program, serve_env.secrets, stripe_api)
-                    .serve(listener)
-                    .await
+                let deliveries = match saguaro::fulfil::deliveries_from_env(&Env::process()) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return Ok(());
+                    }
+                };
+                for (missing, why) in [
+                    (deliveries.stripe.is_none(), &deliveries.stripe_missing),
+                    (
+                        deliveries.chargebee.is_none(),
+                        &deliveries.chargebee_missing,
+                    ),
+                ] {
+                    if missing {
+                        warn!("{why}: that provider's rewards stay pending");
+                    }
+                }
+                Runner::with_store_and_delivery(
+                    Arc::new(store),
+                    program,
+                    serve_env.secrets,
+                    stripe_api,
+                    deliveries,
+                )
+                .serve(listener)
+                .await
             });
             match result {
                 Ok(()) => ExitCode::SUCCESS,

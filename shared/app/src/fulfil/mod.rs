@@ -74,6 +74,20 @@ pub trait RewardDelivery: Send + Sync {
     fn send<'a>(&'a self, row: &'a RewardOutbox, attempt: u32) -> BoxFuture<'a, Sent>;
 }
 
+impl<T: RewardDelivery + ?Sized> RewardDelivery for Arc<T> {
+    fn unavailable(&self, row: &RewardOutbox) -> Option<String> {
+        (**self).unavailable(row)
+    }
+
+    fn find<'a>(&'a self, row: &'a RewardOutbox, since: Timestamp) -> BoxFuture<'a, Found> {
+        (**self).find(row, since)
+    }
+
+    fn send<'a>(&'a self, row: &'a RewardOutbox, attempt: u32) -> BoxFuture<'a, Sent> {
+        (**self).send(row, attempt)
+    }
+}
+
 /// The idempotency key of `row`'s attempt `attempt`: the reward id, and the attempt so that a
 /// provider that stored a failed answer (Stripe keeps 5xx answers for the key) does not
 /// replay it after we have looked and found nothing. Retries inside one attempt reuse it.

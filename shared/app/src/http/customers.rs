@@ -18,12 +18,22 @@ use crate::ports::{Clock, HistoryStore, PageRequest, RewardPageRequest, StateSto
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
+/// Why a pending reward is not being delivered by this process (no keys for its provider),
+/// shown by the rewards route as `waiting_for`.
+pub type WaitingReason = Arc<dyn Fn(&RewardOutbox) -> Option<String> + Send + Sync>;
+
 /// What the read routes read from.
-#[derive(Debug)]
 pub(crate) struct Customers<S, C> {
     store: Arc<S>,
     clock: C,
     program: Arc<Program>,
+    waiting: Option<WaitingReason>,
+}
+
+impl<S, C> std::fmt::Debug for Customers<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Customers").finish_non_exhaustive()
+    }
 }
 
 impl<S: StateStore + HistoryStore, C: Clock> Customers<S, C> {
@@ -32,7 +42,13 @@ impl<S: StateStore + HistoryStore, C: Clock> Customers<S, C> {
             store,
             clock,
             program,
+            waiting: None,
         }
+    }
+
+    pub(crate) fn with_waiting(mut self, waiting: WaitingReason) -> Self {
+        self.waiting = Some(waiting);
+        self
     }
 
     /// `Err(NotFound)` (or `Internal`) for a customer the store has no state for. Asked only
@@ -135,7 +151,17 @@ pub(crate) async fn rewards<S: StateStore + HistoryStore, C: Clock>(
     Ok(json(
         StatusCode::OK,
         &json!({
-            "rewards": page.rewards.iter().map(reward_json).collect::<Vec<_>>(),
+            "rewards": page
+                .rewards
+                .iter()
+                .map(|r| {
+                    let waiting = match (&r.delivery, &customers.waiting) {
+                        (Delivery::Pending { .. }, Some(why)) => why(r),
+                        _ => None,
+                    };
+                    reward_json(r, waiting)
+                })
+                .collect::<Vec<_>>(),
             "next_cursor": page.next.map(|at| at.to_string()),
         }),
     ))
@@ -182,7 +208,7 @@ fn line_json(l: &LedgerLine) -> Value {
     })
 }
 
-fn reward_json(r: &RewardOutbox) -> Value {
+fn reward_json(r: &RewardOutbox, waiting_for: Option<String>) -> Value {
     let (attempts, last_error, provider_id, at) = match &r.delivery {
         Delivery::Pending {
             attempts,
@@ -219,6 +245,7 @@ fn reward_json(r: &RewardOutbox) -> Value {
         "last_error": last_error,
         "provider_id": provider_id,
         "delivery_at": at,
+        "waiting_for": waiting_for,
     })
 }
 

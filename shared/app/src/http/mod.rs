@@ -13,3 +13,4 @@ pub use answer::ErrorCode;
 pub(crate) use answer::{internal, json};
 pub(crate) use body::body_limit;
 pub use body::{JsonBody, MAX_BODY_BYTES};
+pub use customers::WaitingReason;
