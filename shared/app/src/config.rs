@@ -34,6 +34,14 @@ pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
 /// find the invoice of a refund that names only its PaymentIntent (basil+ API versions).
 pub const STRIPE_API_KEY: &str = "STRIPE_API_KEY";
 /// The HTTP Basic credentials set on the Chargebee webhook.
+/// Stripe API base URL, without `/v1` (tests and staging point elsewhere); default
+/// `https://api.stripe.com`.
+pub const STRIPE_API_BASE_URL: &str = "STRIPE_API_BASE_URL";
+/// Chargebee site (`acme` for `https://acme.chargebee.com`) and API key: reward delivery.
+pub const CHARGEBEE_SITE: &str = "CHARGEBEE_SITE";
+pub const CHARGEBEE_API_KEY: &str = "CHARGEBEE_API_KEY";
+/// Chargebee API base URL, without `/api/v2`; default `https://{CHARGEBEE_SITE}.chargebee.com`.
+pub const CHARGEBEE_API_BASE_URL: &str = "CHARGEBEE_API_BASE_URL";
 pub const CHARGEBEE_WEBHOOK_USERNAME: &str = "CHARGEBEE_WEBHOOK_USERNAME";
 pub const CHARGEBEE_WEBHOOK_PASSWORD: &str = "CHARGEBEE_WEBHOOK_PASSWORD";
 

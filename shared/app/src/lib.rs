@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod earn;
+pub mod fulfil;
 pub mod http;
 pub mod incoming;
 pub mod ports;

@@ -68,6 +68,28 @@ where
         .with_state(Arc::new(Customers::new(store, clock, program)))
 }
 
+/// The read routes, with `waiting_for` on pending rewards: why this process does not
+/// deliver them (`waiting`, e.g. "STRIPE_API_KEY is not set").
+pub fn customers_with_waiting<S, C>(
+    store: Arc<S>,
+    clock: C,
+    program: Arc<Program>,
+    waiting: customers::WaitingReason,
+) -> Router
+where
+    S: StateStore + HistoryStore + 'static,
+    C: Clock + 'static,
+{
+    Router::new()
+        .route(CUSTOMER, get(customers::summary::<S, C>))
+        .route(CUSTOMER_LEDGER, get(customers::ledger::<S, C>))
+        .route(CUSTOMER_REWARDS, get(customers::rewards::<S, C>))
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(Arc::new(
+            Customers::new(store, clock, program).with_waiting(waiting),
+        ))
+}
+
 /// `POST /webhooks/stripe`.
 pub fn stripe_webhook<K, C, L>(hook: StripeWebhook<K, C, L>) -> Router
 where

@@ -8,6 +8,13 @@
 
 use std::sync::Arc;
 
+mod delivery;
+pub use delivery::{
+    racing_claims_let_exactly_one_fulfiler_deliver,
+    reward_delivery_moves_only_from_the_state_last_read,
+    waiting_rewards_are_listed_oldest_first_until_they_close,
+};
+
 use jiff::Timestamp;
 use saguaro_app::{Applied, EarnError, Earner};
 use saguaro_domain::ports::{
@@ -38,6 +45,9 @@ macro_rules! contract_tests {
             ledger_pages_newest_first,
             rewards_are_listed_with_their_state,
             rewards_page_newest_first,
+            reward_delivery_moves_only_from_the_state_last_read,
+            racing_claims_let_exactly_one_fulfiler_deliver,
+            waiting_rewards_are_listed_oldest_first_until_they_close,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
@@ -611,7 +621,7 @@ pub async fn rewards_are_listed_with_their_state<S: StateStore + HistoryStore>(s
     assert!(
         listed
             .iter()
-            .all(|r| r.delivery == saguaro_domain::Delivery::Pending)
+            .all(|r| r.delivery == saguaro_domain::Delivery::pending())
     );
 }
 

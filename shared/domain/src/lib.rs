@@ -36,7 +36,7 @@ pub mod state;
 pub use engine::{EngineError, Notice, Outcome, apply};
 pub use event::{Event, Refs, SubscriptionInfo, Trigger};
 pub use ids::{CustomerId, EventId, Provider};
-pub use ledger::{Delivery, LedgerLine, LineKind, LineSeq, RewardOutbox};
+pub use ledger::{Claim, Delivery, LedgerLine, LineKind, LineSeq, RewardOutbox};
 pub use money::{Currency, Money};
 pub use program::{Program, ProgramError, ProgramVersion};
 pub use state::CustomerState;

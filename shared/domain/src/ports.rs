@@ -9,7 +9,7 @@ use std::future::Future;
 use crate::engine::Outcome;
 use crate::event::Event;
 use crate::ids::{CustomerId, EventId};
-use crate::ledger::{LedgerLine, LineSeq, RewardOutbox};
+use crate::ledger::{Delivery, LedgerLine, LineSeq, RewardOutbox};
 use crate::state::CustomerState;
 
 #[derive(Debug, thiserror::Error)]
@@ -220,5 +220,69 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> jiff::Timestamp {
         jiff::Timestamp::now()
+    }
+}
+
+// ---- Reward delivery state (issue 9, docs/design.md §5.3) ----------------------------------
+
+/// Where one reward row lives: its customer and where it was committed. The store's key of
+/// the row (DynamoDB: `R#{version}#{index}` under the customer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RewardRef {
+    pub customer: CustomerId,
+    pub at: RewardPosition,
+}
+
+/// The delivery state of reward rows, for the fulfilers and the sweep. Every write is
+/// conditional on the state the writer last read, so two fulfilers cannot both claim a row
+/// and a late writer cannot overwrite a newer outcome.
+pub trait RewardStore: Send + Sync {
+    /// The row, or `None` if there is none at `at`.
+    fn reward(
+        &self,
+        at: &RewardRef,
+    ) -> impl Future<Output = Result<Option<RewardOutbox>, StoreError>> + Send;
+
+    /// Sets the row's delivery to `next` if it is exactly `expected` now: `true` if written,
+    /// `false` if the row is in another state (someone else moved it) or absent.
+    fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &Delivery,
+        next: &Delivery,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Up to `limit` rows still waiting ([`RewardOutbox::waiting_since`]) since before
+    /// `before`, oldest first: what the sweep re-drives.
+    fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(RewardRef, RewardOutbox)>, StoreError>> + Send;
+}
+
+impl<T: RewardStore> RewardStore for std::sync::Arc<T> {
+    fn reward(
+        &self,
+        at: &RewardRef,
+    ) -> impl Future<Output = Result<Option<RewardOutbox>, StoreError>> + Send {
+        (**self).reward(at)
+    }
+
+    fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &Delivery,
+        next: &Delivery,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).set_delivery(at, expected, next)
+    }
+
+    fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<(RewardRef, RewardOutbox)>, StoreError>> + Send {
+        (**self).waiting_rewards(before, limit)
     }
 }

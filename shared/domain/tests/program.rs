@@ -317,3 +317,31 @@ fn when_a_trigger_has_more_than_16_rules_or_the_program_more_than_16_rewards_the
         .collect();
     assert!(Program::parse(&format!("{header}{}{other}", rules(16))).is_ok());
 }
+
+#[test]
+fn when_a_perk_names_its_secret_then_it_is_kept_and_a_bad_name_is_refused() {
+    let perk = |extra: &str, kind: &str| {
+        format!(
+            "[program]\nname = \"p\"\ntimezone = \"UTC\"\n\n[[rewards]]\nid = \"acme\"\n\
+             kind = \"{kind}\"\ncost = 10\nurl = \"https://perks.example.com/hooks\"\n\
+             grant = \"g\"\ncoupon = \"C\"\nvalue = {{ usd = 1 }}\n{extra}\n"
+        )
+    };
+    let program = Program::parse(&perk("secret = \"PERK_ACME\"", "perk")).unwrap();
+    assert_eq!(program.rewards[0].secret.as_deref(), Some("PERK_ACME"));
+    for (extra, kind) in [
+        (
+            "secret = \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"",
+            "perk",
+        ),
+        ("secret = \"\"", "perk"),
+        ("secret = \"PERK_ACME\"", "coupon"),
+    ] {
+        let err = Program::parse(&perk(extra, kind)).unwrap_err();
+        assert_eq!(
+            (err.key.as_str(), err.line),
+            ("rewards.secret", 13),
+            "{extra}: {err}"
+        );
+    }
+}

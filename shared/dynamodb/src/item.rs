@@ -256,34 +256,61 @@ pub(crate) fn decode_line(item: &Item) -> Result<LedgerLine> {
 }
 
 /// A reward row, keyed by where it was committed (`version`, `index` in the commit), which
-/// is also kept as attributes.
+/// is also kept as attributes. The delivery state is its own attribute
+/// ([`keys::DELIVERY_STATE`]), and a waiting row is in the index ([`waiting_index`]).
 pub(crate) fn reward_item(reward: &RewardOutbox, at: RewardPosition) -> Result<Item> {
-    let mut item = keyed(
-        keys::customer_pk(&reward.customer),
-        keys::reward_sk(at),
-        "reward",
-    );
-    let status = match reward.delivery {
-        Delivery::Pending => "pending",
-        Delivery::Delivered { .. } => "delivered",
-        Delivery::Failed { .. } => "failed",
-    };
+    let pk = keys::customer_pk(&reward.customer);
+    let sk = keys::reward_sk(at);
+    let mut item = keyed(pk.clone(), sk.clone(), "reward");
     item.insert(keys::ID.to_owned(), s(&reward.id));
-    item.insert(keys::DELIVERY.to_owned(), s(status));
+    item.insert(keys::DELIVERY.to_owned(), s(reward.delivery.status()));
+    item.insert(
+        keys::DELIVERY_STATE.to_owned(),
+        json("delivery", &reward.delivery)?,
+    );
     item.insert(keys::WRITTEN_AT.to_owned(), n(at.version));
     item.insert(keys::SEQ.to_owned(), n(at.index));
     item.insert(keys::DOC.to_owned(), json("reward", reward)?);
+    if let Some((gpk, gsk)) = waiting_index(reward, &pk, &sk) {
+        item.insert(keys::GSI1_PK.to_owned(), gpk);
+        item.insert(keys::GSI1_SK.to_owned(), gsk);
+    }
     Ok(item)
 }
 
-/// The reward and where it was committed.
+/// The index keys of a reward row while it waits for a fulfiler; `None` once it is
+/// delivered or failed.
+pub(crate) fn waiting_index(
+    reward: &RewardOutbox,
+    pk: &str,
+    sk: &str,
+) -> Option<(AttributeValue, AttributeValue)> {
+    reward.waiting_since().map(|since| {
+        (
+            s(keys::WAITING_REWARDS_GSI_PK),
+            s(keys::waiting_reward_gsi_sk(since, pk, sk)),
+        )
+    })
+}
+
+/// The delivery state attribute of `delivery`.
+pub(crate) fn delivery_value(delivery: &Delivery) -> Result<AttributeValue> {
+    json("delivery", delivery)
+}
+
+/// The reward and where it was committed; the delivery state attribute, when present,
+/// overrides the document's (rows written before it existed are as committed).
 pub(crate) fn decode_reward(item: &Item) -> Result<(RewardPosition, RewardOutbox)> {
     let r = Reader::new(item);
     let at = RewardPosition {
         version: r.n(keys::WRITTEN_AT)?,
         index: r.n(keys::SEQ)?,
     };
-    Ok((at, r.doc(keys::DOC)?))
+    let mut reward: RewardOutbox = r.doc(keys::DOC)?;
+    if item.contains_key(keys::DELIVERY_STATE) {
+        reward.delivery = r.doc(keys::DELIVERY_STATE)?;
+    }
+    Ok((at, reward))
 }
 
 pub(crate) fn marker_item(marker: &EventMarker, applied_at: Timestamp, expires_at: i64) -> Item {

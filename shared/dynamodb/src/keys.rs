@@ -9,7 +9,7 @@
 //! | expiry index: the day the customer's soonest lot expires | `CUST#…` | `I#EXP` | `EXP#{yyyy-mm-dd}` / `CUST#…` |
 //! | anniversary index: a subscription's start | `CUST#…` | `I#ANNIV#{subscription id}` | `ANNIV#{MM-DD}` / `CUST#…#{subscription id}` |
 //! | ledger line | `CUST#…` | `L#{seq:020}` | |
-//! | reward outbox row | `CUST#…` | `R#{version:020}#{index:04}` (commit order) | |
+//! | reward outbox row | `CUST#…` | `R#{version:020}#{index:04}` (commit order) | while waiting for a fulfiler: `REWARD#WAITING` / `{µs since epoch:020}#{pk}#{sk}` |
 //! | event marker (customer, payload hash) | `EVT#{event id}` | `MARKER` | |
 //!
 //! The state is one item, so loading it is one GetItem and no read can see half a commit.
@@ -71,6 +71,9 @@ pub const STARTED_AT: &str = "started_at";
 pub const SEQ: &str = "seq";
 /// Reward: delivery status (`pending`, `delivered`, `failed`), readable without the document.
 pub const DELIVERY: &str = "delivery";
+/// Reward: the delivery state as JSON (string), the truth over the document's; what the
+/// conditional delivery updates compare.
+pub const DELIVERY_STATE: &str = "ds";
 /// Event marker: SHA-256 of the event (string).
 pub const PAYLOAD_HASH: &str = "payload_hash";
 /// Event marker: the customer it was applied to, as [`customer_pk`] spells it (string).
@@ -124,6 +127,31 @@ pub fn reward_sk(at: RewardPosition) -> String {
     format!("{REWARD_PREFIX}{:020}#{:04}", at.version, at.index)
 }
 
+/// Inverse of [`reward_sk`]; `None` if `sk` is not a reward row's sort key.
+pub fn parse_reward_sk(sk: &str) -> Option<RewardPosition> {
+    let (version, index) = sk.strip_prefix(REWARD_PREFIX)?.split_once('#')?;
+    Some(RewardPosition {
+        version: version.parse().ok()?,
+        index: index.parse().ok()?,
+    })
+}
+
+/// `gsi1pk` of every reward row waiting for a fulfiler (pending or delivering); removed
+/// once it is delivered or failed. One partition: rewards are a small fraction of writes
+/// (a few per customer a year), far below a partition's 1,000 writes a second.
+pub const WAITING_REWARDS_GSI_PK: &str = "REWARD#WAITING";
+
+/// `gsi1sk` of a waiting reward row: since when it waits (microseconds since the Unix
+/// epoch, zero-padded so that string order is time order), then the row's keys.
+pub fn waiting_reward_gsi_sk(since: Timestamp, pk: &str, sk: &str) -> String {
+    format!("{}#{pk}#{sk}", waiting_bound(since))
+}
+
+/// The `gsi1sk` below which every row waits since before `t`.
+pub fn waiting_bound(t: Timestamp) -> String {
+    format!("{:020}", t.as_microsecond().max(0))
+}
+
 /// Partition key of the "event applied" marker: the event id alone (sort key [`MARKER_SK`]).
 pub fn marker_pk(event: &EventId) -> String {
     format!("EVT#{}", event.as_str())
@@ -173,6 +201,13 @@ mod tests {
         assert!(reward_sk(at(9, 12)) < reward_sk(at(10, 0)));
         assert!(reward_sk(at(10, 9)) < reward_sk(at(10, 10)));
         assert!(reward_sk(at(10, MAX_REWARD_INDEX)) < reward_sk(at(11, 0)));
+        assert_eq!(parse_reward_sk(&reward_sk(at(7, 3))), Some(at(7, 3)));
+        assert_eq!(parse_reward_sk("L#1"), None);
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let early = waiting_reward_gsi_sk(t("2026-05-01T12:00:00Z"), "CUST#custom#a", "R#1");
+        let late = waiting_reward_gsi_sk(t("2026-05-01T12:00:00.5Z"), "CUST#custom#a", "R#1");
+        assert!(early < late && early < waiting_bound(t("2026-05-01T12:00:00.000001Z")));
+        assert!(waiting_bound(t("2026-05-01T12:00:00Z")) < early);
     }
 
     #[test]

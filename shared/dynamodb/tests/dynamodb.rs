@@ -73,7 +73,8 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         coupon: None,
         grant: None,
         url: None,
-        delivery: Delivery::Pending,
+        secret: None,
+        delivery: Delivery::pending(),
     }
 }
 

@@ -14,10 +14,10 @@ use foldhash::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use saguaro_domain::ids::{CustomerId, EventId};
-use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
+use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    RewardPosition, StateStore, StoreError,
+    RewardPosition, RewardRef, RewardStore, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -202,6 +202,73 @@ impl HistoryStore for EmbeddedStore {
             rewards: rows.iter().rev().map(|(_, r)| r.clone()).collect(),
             next,
         })
+    }
+}
+
+/// Reward delivery state: a row is found by its position (rows are in commit order); the
+/// compare-and-set runs under the customer's write lock. The sweep's listing visits every
+/// customer (fine for a local store; the persistent stores index waiting rows).
+impl RewardStore for EmbeddedStore {
+    async fn reward(&self, at: &RewardRef) -> Result<Option<RewardOutbox>, StoreError> {
+        let Some(entry) = self.entry(&at.customer)? else {
+            return Ok(None);
+        };
+        let c = read(&entry)?;
+        Ok(c.rewards
+            .binary_search_by_key(&at.at, |(p, _)| *p)
+            .ok()
+            .map(|i| c.rewards[i].1.clone()))
+    }
+
+    async fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &Delivery,
+        next: &Delivery,
+    ) -> Result<bool, StoreError> {
+        let Some(entry) = self.entry(&at.customer)? else {
+            return Ok(false);
+        };
+        let mut c = write(&entry)?;
+        let Ok(i) = c.rewards.binary_search_by_key(&at.at, |(p, _)| *p) else {
+            return Ok(false);
+        };
+        let row = &mut c.rewards[i].1;
+        if row.delivery != *expected {
+            return Ok(false);
+        }
+        row.delivery = next.clone();
+        Ok(true)
+    }
+
+    async fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
+        let entries: Vec<Entry> = self
+            .customers
+            .read()
+            .map_err(poisoned)?
+            .values()
+            .cloned()
+            .collect();
+        let mut found = Vec::new();
+        for entry in entries {
+            let c = read(&entry)?;
+            for (at, row) in &c.rewards {
+                if row.waiting_since().is_some_and(|t| t < before) {
+                    let r = RewardRef {
+                        customer: row.customer.clone(),
+                        at: *at,
+                    };
+                    found.push((r, row.clone()));
+                }
+            }
+        }
+        found.sort_by_key(|(_, row)| row.waiting_since());
+        found.truncate(limit);
+        Ok(found)
     }
 }
 

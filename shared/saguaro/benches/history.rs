@@ -31,7 +31,10 @@ use saguaro_domain::{CustomerId, Event, Money, Program, Provider, SubscriptionIn
 const MEASURED: usize = 200;
 
 fn program() -> Arc<Program> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/program.example.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/program.example.toml"
+    );
     let mut text = std::fs::read_to_string(path).unwrap();
     // The example program plus a visit rule, so both long histories run under one program.
     text.push_str("\n[[earn]]\nid = \"visit\"\non = \"custom.visit\"\npoints = 1\n");

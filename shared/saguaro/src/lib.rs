@@ -46,6 +46,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tracing::{debug, info, warn};
 
+pub mod fulfil;
 mod store;
 pub use store::LocalStore;
 
@@ -53,6 +54,9 @@ pub use store::LocalStore;
 pub enum RunnerError {
     #[error("cannot listen: {0}")]
     Listen(#[source] std::io::Error),
+    /// The reward delivery settings in the environment are invalid.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// How long a connection may wait for its request headers (from its opening, or from the
@@ -185,6 +189,20 @@ impl Runner {
     where
         S: StateStore + HistoryStore + 'static,
     {
+        Self::build(store, rejected, program, secrets, stripe_api, None)
+    }
+
+    fn build<S>(
+        store: Arc<S>,
+        rejected: Arc<dyn RejectedEvents>,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+        waiting: Option<saguaro_app::http::WaitingReason>,
+    ) -> Self
+    where
+        S: StateStore + HistoryStore + 'static,
+    {
         let program = Arc::new(program);
         let earner = || Earner::new(store.clone(), program.clone());
         let referral_key = program.referral_key.clone();
@@ -203,12 +221,14 @@ impl Runner {
             ),
             None => router::chargebee_webhook_not_configured(),
         };
+        let reads = match waiting {
+            Some(waiting) => {
+                router::customers_with_waiting(store.clone(), SystemClock, program.clone(), waiting)
+            }
+            None => router::customers(store.clone(), SystemClock, program.clone()),
+        };
         let routes = router::events(earner())
-            .merge(router::customers(
-                store.clone(),
-                SystemClock,
-                program.clone(),
-            ))
+            .merge(reads)
             .merge(stripe)
             .merge(chargebee)
             .merge(router::rejected(rejected));
@@ -216,6 +236,23 @@ impl Runner {
             router: router::with_not_found(routes),
             configured,
         }
+    }
+
+    /// The runner over `store`, delivering every reward it commits in-process through
+    /// `deliveries` (see [`fulfil`]), with a sweep. Call it inside the Tokio runtime.
+    pub fn with_store_and_delivery<S>(
+        store: Arc<S>,
+        rejected: Arc<dyn RejectedEvents>,
+        program: Program,
+        secrets: WebhookSecrets,
+        stripe_api: Option<StripeApi>,
+        deliveries: saguaro_app::fulfil::Deliveries,
+    ) -> Self
+    where
+        S: StateStore + HistoryStore + saguaro_domain::ports::RewardStore + 'static,
+    {
+        let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock));
+        Self::build(store, rejected, program, secrets, stripe_api, Some(waiting))
     }
 
     /// Which webhook routes have their secrets: (stripe, chargebee).

@@ -261,12 +261,26 @@ fn main() -> ExitCode {
                 );
                 println!("data: {}", store.describe());
                 serve_env.warn_unconfigured();
-                Runner::with_store_and_rejected(
+                let deliveries = saguaro::fulfil::deliveries_from_env(&Env::process())
+                    .map_err(|e| saguaro::RunnerError::Config(e.to_string()))?;
+                for (missing, why) in [
+                    (deliveries.stripe.is_none(), &deliveries.stripe_missing),
+                    (
+                        deliveries.chargebee.is_none(),
+                        &deliveries.chargebee_missing,
+                    ),
+                ] {
+                    if missing {
+                        warn!("{why}: that provider's rewards stay pending");
+                    }
+                }
+                Runner::with_store_and_delivery(
                     Arc::new(store),
                     rejected,
                     program,
                     serve_env.secrets,
                     stripe_api,
+                    deliveries,
                 )
                 .serve_until(listener, timeouts, saguaro::stop_signal())
                 .await

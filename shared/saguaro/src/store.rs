@@ -6,9 +6,10 @@ use std::path::Path;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    StateStore, StoreError,
+    RewardRef, RewardStore, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
+use saguaro_domain::{Delivery, RewardOutbox};
 use saguaro_embedded::EmbeddedStore;
 use saguaro_sqlite::SqliteStore;
 
@@ -78,6 +79,38 @@ impl HistoryStore for LocalStore {
         match self {
             Self::Memory(s) => s.rewards(customer, page).await,
             Self::Sqlite(s) => s.rewards(customer, page).await,
+        }
+    }
+}
+
+impl RewardStore for LocalStore {
+    async fn reward(&self, at: &RewardRef) -> Result<Option<RewardOutbox>, StoreError> {
+        match self {
+            Self::Memory(s) => s.reward(at).await,
+            Self::Sqlite(s) => s.reward(at).await,
+        }
+    }
+
+    async fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &Delivery,
+        next: &Delivery,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(s) => s.set_delivery(at, expected, next).await,
+            Self::Sqlite(s) => s.set_delivery(at, expected, next).await,
+        }
+    }
+
+    async fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
+        match self {
+            Self::Memory(s) => s.waiting_rewards(before, limit).await,
+            Self::Sqlite(s) => s.waiting_rewards(before, limit).await,
         }
     }
 }

@@ -10,7 +10,7 @@ use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, EventMarker, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    RewardPosition,
+    RewardPosition, RewardRef,
 };
 use saguaro_domain::state::CustomerState;
 use serde::Serialize;
@@ -293,15 +293,10 @@ fn insert_reward(
     version: i64,
     index: usize,
 ) -> Result<()> {
-    let status = match reward.delivery {
-        Delivery::Pending => "pending",
-        Delivery::Delivered { .. } => "delivered",
-        Delivery::Failed { .. } => "failed",
-    };
     conn.prepare_cached(
         "INSERT OR REPLACE INTO rewards (provider, customer, reward_id, reward, kind, points, \
-         status, event_id, created_at, commit_version, commit_index, doc) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         status, event_id, created_at, commit_version, commit_index, doc, waiting_since) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         reward.customer.provider.as_str(),
@@ -310,12 +305,112 @@ fn insert_reward(
         reward.reward,
         name("reward kind", &reward.kind)?,
         reward.points,
-        status,
+        reward.delivery.status(),
         reward.event_id.as_str(),
         reward.created_at.to_string(),
         version,
         int("reward index", u64::try_from(index).unwrap_or(u64::MAX))?,
-        json("reward", reward)?
+        json("reward", reward)?,
+        waiting_micros(reward)
     ])?;
     Ok(())
+}
+
+/// [`RewardOutbox::waiting_since`] as the `waiting_since` column.
+fn waiting_micros(reward: &RewardOutbox) -> Option<i64> {
+    reward.waiting_since().map(|t| t.as_microsecond())
+}
+
+fn position(r: &RewardRef) -> Result<(i64, i64)> {
+    Ok((int("reward version", r.at.version)?, i64::from(r.at.index)))
+}
+
+/// The reward row at `r`, if any.
+pub fn reward_at(conn: &Connection, r: &RewardRef) -> Result<Option<RewardOutbox>> {
+    let (version, index) = position(r)?;
+    let doc: Option<String> = conn
+        .prepare_cached(
+            "SELECT doc FROM rewards WHERE provider = ?1 AND customer = ?2 \
+             AND commit_version = ?3 AND commit_index = ?4",
+        )?
+        .query_row(
+            params![r.customer.provider.as_str(), r.customer.id, version, index],
+            |row| row.get(0),
+        )
+        .optional()?;
+    doc.map(|d| parse("reward", &r.customer, &d)).transpose()
+}
+
+/// Sets the delivery of the row at `r` to `next` if it is `expected`, in one immediate
+/// transaction (the write lock is held from the read to the write, across processes too).
+pub fn set_delivery(
+    conn: &mut Connection,
+    r: &RewardRef,
+    expected: &Delivery,
+    next: &Delivery,
+) -> Result<bool> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let Some(mut row) = reward_at(&tx, r)? else {
+        return Ok(false);
+    };
+    if row.delivery != *expected {
+        return Ok(false);
+    }
+    row.delivery = next.clone();
+    let (version, index) = position(r)?;
+    tx.prepare_cached(
+        "UPDATE rewards SET status = ?5, doc = ?6, waiting_since = ?7 \
+         WHERE provider = ?1 AND customer = ?2 AND commit_version = ?3 AND commit_index = ?4",
+    )?
+    .execute(params![
+        r.customer.provider.as_str(),
+        r.customer.id,
+        version,
+        index,
+        next.status(),
+        json("reward", &row)?,
+        waiting_micros(&row)
+    ])?;
+    tx.commit()?;
+    Ok(true)
+}
+
+/// Up to `limit` rows waiting since before `before`, oldest first.
+pub fn waiting_rewards(
+    conn: &Connection,
+    before: jiff::Timestamp,
+    limit: usize,
+) -> Result<Vec<(RewardRef, RewardOutbox)>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut stmt = conn.prepare_cached(
+        "SELECT provider, customer, commit_version, commit_index, doc FROM rewards \
+         WHERE waiting_since IS NOT NULL AND waiting_since < ?1 \
+         ORDER BY waiting_since LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before.as_microsecond(), limit], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, String>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (provider, id, version, index, doc) = row?;
+        let invalid = |what| Error::Invalid {
+            what,
+            customer: format!("{provider}:{id}"),
+        };
+        let provider = provider.parse().map_err(|_| invalid("reward provider"))?;
+        let customer = CustomerId::new(provider, id.clone());
+        let reward: RewardOutbox = parse("reward", &customer, &doc)?;
+        let at = RewardPosition {
+            version: u64::try_from(version).map_err(|_| invalid("reward commit_version"))?,
+            index: u32::try_from(index).map_err(|_| invalid("reward commit_index"))?,
+        };
+        out.push((RewardRef { customer, at }, reward));
+    }
+    Ok(out)
 }

@@ -8,14 +8,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Stored in `PRAGMA user_version`. Bump it with a new entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// How long a connection waits for another one (of this or another process) that holds the
 /// write lock, before a write fails as unavailable (retryable).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: [&str; 2] = [V1, V2];
+const MIGRATIONS: [&str; 3] = [V1, V2, V3];
 
 /// Plain rowid tables: state documents can be large, which `WITHOUT ROWID` handles badly.
 /// Each table's primary key is also its only index; every query of the store is a lookup
@@ -74,6 +74,16 @@ CREATE TABLE markers (
 /// so a page reads only its rows.
 const V2: &str = "
 CREATE INDEX rewards_by_commit ON rewards (provider, customer, commit_version, commit_index);
+";
+
+/// Reward delivery (issue 9): `waiting_since` (microseconds since the Unix epoch) is set
+/// while a row waits for a fulfiler (pending, delivering) and cleared once it is delivered or
+/// failed; the sweep reads the rows waiting longest through a partial index of only those.
+/// Rows pending before this version wait since their creation (to the second).
+const V3: &str = "
+ALTER TABLE rewards ADD COLUMN waiting_since INTEGER;
+UPDATE rewards SET waiting_since = unixepoch(created_at) * 1000000 WHERE status = 'pending';
+CREATE INDEX rewards_waiting ON rewards (waiting_since) WHERE waiting_since IS NOT NULL;
 ";
 
 /// Pragmas that hold per connection.

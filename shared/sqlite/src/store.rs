@@ -7,9 +7,10 @@ use rusqlite::Connection;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    StateStore, StoreError,
+    RewardRef, RewardStore, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
+use saguaro_domain::{Delivery, RewardOutbox};
 
 use crate::error::{Error, Result};
 use crate::writer::Writer;
@@ -28,6 +29,9 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Arc<Readers>,
+    /// The connection of reward delivery updates: small conditional writes outside the
+    /// commit writer's groups (SQLite's lock orders them with the commits).
+    deliveries: Arc<Mutex<Connection>>,
 }
 
 /// Read connections, each used by one read at a time. In WAL mode a reader sees the last
@@ -99,7 +103,9 @@ impl SqliteStore {
         let mut conn = open_connection(path)?;
         schema::enable_wal(&conn, &shown(path))?;
         schema::migrate(&mut conn, &shown(path))?;
+        let deliveries = Arc::new(Mutex::new(open_connection(path)?));
         Ok(Self {
+            deliveries,
             path: path.to_owned(),
             writer: Writer::start(conn)?,
             readers: Arc::new(Readers {
@@ -157,6 +163,40 @@ impl HistoryStore for SqliteStore {
     ) -> Result<RewardPage, StoreError> {
         let customer = customer.clone();
         self.read(move |conn| rows::rewards_page(conn, &customer, page))
+            .await
+    }
+}
+
+impl RewardStore for SqliteStore {
+    async fn reward(&self, at: &RewardRef) -> Result<Option<RewardOutbox>, StoreError> {
+        let at = at.clone();
+        self.read(move |conn| rows::reward_at(conn, &at)).await
+    }
+
+    async fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &Delivery,
+        next: &Delivery,
+    ) -> Result<bool, StoreError> {
+        let (at, expected, next) = (at.clone(), expected.clone(), next.clone());
+        let conn = self.deliveries.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            // A panic mid-update rolled its transaction back: the connection is still usable.
+            let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            rows::set_delivery(&mut conn, &at, &expected, &next)
+        })
+        .await
+        .map_err(Error::Task)?;
+        Ok(out?)
+    }
+
+    async fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
+        self.read(move |conn| rows::waiting_rewards(conn, before, limit))
             .await
     }
 }

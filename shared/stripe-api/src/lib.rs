@@ -27,6 +27,9 @@
 use std::fmt;
 use std::time::Duration;
 
+pub mod rewards;
+pub use rewards::StripeRewards;
+
 use miniserde::json::Value;
 use saguaro_app::ports::{LookupError, StripeLookup};
 use saguaro_domain::secret::Secret;

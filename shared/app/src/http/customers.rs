@@ -18,12 +18,22 @@ use crate::ports::{Clock, HistoryStore, PageRequest, RewardPageRequest, StateSto
 const DEFAULT_PAGE: usize = 50;
 const MAX_PAGE: usize = 500;
 
+/// Why a pending reward is not being delivered by this process (no keys for its provider),
+/// shown by the rewards route as `waiting_for`.
+pub type WaitingReason = Arc<dyn Fn(&RewardOutbox) -> Option<String> + Send + Sync>;
+
 /// What the read routes read from.
-#[derive(Debug)]
 pub(crate) struct Customers<S, C> {
     store: Arc<S>,
     clock: C,
     program: Arc<Program>,
+    waiting: Option<WaitingReason>,
+}
+
+impl<S, C> std::fmt::Debug for Customers<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Customers").finish_non_exhaustive()
+    }
 }
 
 impl<S: StateStore + HistoryStore, C: Clock> Customers<S, C> {
@@ -32,7 +42,13 @@ impl<S: StateStore + HistoryStore, C: Clock> Customers<S, C> {
             store,
             clock,
             program,
+            waiting: None,
         }
+    }
+
+    pub(crate) fn with_waiting(mut self, waiting: WaitingReason) -> Self {
+        self.waiting = Some(waiting);
+        self
     }
 
     /// `Err(NotFound)` (or `Internal`) for a customer the store has no state for. Asked only
@@ -135,7 +151,17 @@ pub(crate) async fn rewards<S: StateStore + HistoryStore, C: Clock>(
     Ok(json(
         StatusCode::OK,
         &json!({
-            "rewards": page.rewards.iter().map(reward_json).collect::<Vec<_>>(),
+            "rewards": page
+                .rewards
+                .iter()
+                .map(|r| {
+                    let waiting = match (&r.delivery, &customers.waiting) {
+                        (Delivery::Pending { .. }, Some(why)) => why(r),
+                        _ => None,
+                    };
+                    reward_json(r, waiting)
+                })
+                .collect::<Vec<_>>(),
             "next_cursor": page.next.map(|at| at.to_string()),
         }),
     ))
@@ -182,13 +208,25 @@ fn line_json(l: &LedgerLine) -> Value {
     })
 }
 
-fn reward_json(r: &RewardOutbox) -> Value {
-    let (status, detail) = match &r.delivery {
-        Delivery::Pending => ("pending", Value::Null),
-        Delivery::Delivered { at } => ("delivered", json!({ "at": at })),
-        Delivery::Failed { attempts, reason } => {
-            ("failed", json!({ "attempts": attempts, "reason": reason }))
-        }
+fn reward_json(r: &RewardOutbox, waiting_for: Option<String>) -> Value {
+    let (attempts, last_error, provider_id, at) = match &r.delivery {
+        Delivery::Pending {
+            attempts,
+            last_error,
+            ..
+        } => (*attempts, last_error.as_deref(), None, None),
+        Delivery::Delivering {
+            attempt,
+            last_error,
+            at,
+            ..
+        } => (*attempt, last_error.as_deref(), None, Some(at)),
+        Delivery::Delivered {
+            at,
+            attempts,
+            provider_id,
+        } => (*attempts, None, provider_id.as_deref(), Some(at)),
+        Delivery::Failed { attempts, reason } => (*attempts, Some(reason.as_str()), None, None),
     };
     json!({
         "id": r.id,
@@ -202,8 +240,12 @@ fn reward_json(r: &RewardOutbox) -> Value {
         "url": r.url,
         "event_id": r.event_id,
         "created_at": r.created_at,
-        "status": status,
-        "delivery": detail,
+        "status": r.delivery.status(),
+        "attempts": attempts,
+        "last_error": last_error,
+        "provider_id": provider_id,
+        "delivery_at": at,
+        "waiting_for": waiting_for,
     })
 }
 

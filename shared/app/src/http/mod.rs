@@ -16,3 +16,4 @@ pub use answer::ErrorCode;
 pub(crate) use answer::{internal, json, refused};
 pub(crate) use body::body_limit;
 pub use body::{JsonBody, MAX_BODY_BYTES};
+pub use customers::WaitingReason;

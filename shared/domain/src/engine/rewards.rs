@@ -111,7 +111,8 @@ impl Run<'_> {
             coupon: reward.coupon.clone(),
             grant: reward.grant.clone(),
             url: reward.url.clone(),
-            delivery: Delivery::Pending,
+            secret: reward.secret.clone(),
+            delivery: Delivery::pending(),
         });
         Ok(())
     }

@@ -151,6 +151,9 @@ pub struct Reward {
     pub coupon: Option<String>,
     pub grant: Option<String>,
     pub url: Option<String>,
+    /// A perk's signing secret: the name of the environment variable (locally) or SSM
+    /// parameter (deployed) that holds its `whsec_…` value, never the value itself.
+    pub secret: Option<String>,
 }
 
 impl Reward {

@@ -131,6 +131,7 @@ pub(super) struct RawReward {
     pub(super) coupon: Option<Spanned<String>>,
     pub(super) grant: Option<Spanned<String>>,
     pub(super) url: Option<Spanned<String>>,
+    pub(super) secret: Option<Spanned<String>>,
     pub(super) on_tier: Option<Spanned<String>>,
 }
 

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::Client;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    StateStore, StoreError,
+    RewardRef, RewardStore, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 use saguaro_dynamodb::{DynamoStore, RequestCounter};
@@ -69,5 +69,34 @@ impl HistoryStore for OneAtATime {
     ) -> Result<RewardPage, StoreError> {
         let _turn = ONE_AT_A_TIME.lock().await;
         self.0.rewards(customer, page).await
+    }
+}
+
+impl RewardStore for OneAtATime {
+    async fn reward(
+        &self,
+        at: &RewardRef,
+    ) -> Result<Option<saguaro_domain::RewardOutbox>, StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.reward(at).await
+    }
+
+    async fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &saguaro_domain::Delivery,
+        next: &saguaro_domain::Delivery,
+    ) -> Result<bool, StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.set_delivery(at, expected, next).await
+    }
+
+    async fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(RewardRef, saguaro_domain::RewardOutbox)>, StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.waiting_rewards(before, limit).await
     }
 }

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    StateStore, StoreError,
+    RewardRef, RewardStore, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 use saguaro_sqlite::SqliteStore;
@@ -94,5 +94,31 @@ impl HistoryStore for TempStore {
         page: RewardPageRequest,
     ) -> Result<RewardPage, StoreError> {
         self.store().rewards(customer, page).await
+    }
+}
+
+impl RewardStore for TempStore {
+    async fn reward(
+        &self,
+        at: &RewardRef,
+    ) -> Result<Option<saguaro_domain::RewardOutbox>, StoreError> {
+        self.store().reward(at).await
+    }
+
+    async fn set_delivery(
+        &self,
+        at: &RewardRef,
+        expected: &saguaro_domain::Delivery,
+        next: &saguaro_domain::Delivery,
+    ) -> Result<bool, StoreError> {
+        self.store().set_delivery(at, expected, next).await
+    }
+
+    async fn waiting_rewards(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(RewardRef, saguaro_domain::RewardOutbox)>, StoreError> {
+        self.store().waiting_rewards(before, limit).await
     }
 }

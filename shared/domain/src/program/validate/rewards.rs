@@ -83,6 +83,7 @@ impl Validator<'_> {
                 coupon: rw.coupon.map(Spanned::into_inner),
                 grant: rw.grant.map(Spanned::into_inner),
                 url: rw.url.map(Spanned::into_inner),
+                secret: rw.secret.map(Spanned::into_inner),
             });
         }
         Ok(rewards)
@@ -107,6 +108,25 @@ impl Validator<'_> {
                 )
             }
         };
+        if let Some(secret) = &rw.secret {
+            if kind != RewardKind::Perk {
+                return self.err("rewards.secret", secret.span(), "only a perk has a secret");
+            }
+            let name = secret.get_ref();
+            let valid = !name.is_empty()
+                && name.len() <= 128
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if !valid {
+                return self.err(
+                    "rewards.secret",
+                    secret.span(),
+                    "the name of the variable that holds the secret: A-Z, 0-9 and _ \
+                     (`PERK_ACME`), not the secret itself",
+                );
+            }
+        }
         match kind {
             RewardKind::BillingCredit => needs(!value.is_empty(), "value"),
             RewardKind::Coupon => needs(rw.coupon.is_some(), "coupon"),
