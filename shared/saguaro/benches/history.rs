@@ -27,8 +27,15 @@ use saguaro_app::Earner;
 use saguaro_domain::ports::StateStore;
 use saguaro_domain::{CustomerId, Event, Money, Program, Provider, SubscriptionInfo, Trigger};
 
-/// Events measured per case.
-const MEASURED: usize = 200;
+/// Events measured per case, and the visits of the long history: the full figures under
+/// `cargo bench` (which passes `--bench`), a short smoke run when the test suite runs it.
+fn sizes() -> (usize, i64) {
+    if std::env::args().any(|a| a == "--bench") {
+        (200, 10_000)
+    } else {
+        (5, 200)
+    }
+}
 
 fn program() -> Arc<Program> {
     let path = concat!(
@@ -177,7 +184,7 @@ async fn fresh(store: Arc<LocalStore>, program: &Arc<Program>, kind: &str) -> Fi
     let earner = Earner::new(store.clone(), program.clone());
     let mut times = Vec::new();
     let mut last = None;
-    for c in 0..MEASURED {
+    for c in 0..sizes().0 {
         let who = CustomerId::new(Provider::Stripe, format!("cus_fresh_{kind}_{c:04}"));
         let event = match kind {
             "payment" => payment(&who, 1, "fresh"),
@@ -197,7 +204,7 @@ async fn subscriber(store: Arc<LocalStore>, program: &Arc<Program>) -> Figures {
         earner.apply(&event).await.unwrap();
     }
     let mut times = Vec::new();
-    for n in 0..MEASURED {
+    for n in 0..sizes().0 {
         let n = 61 + i64::try_from(n).unwrap();
         times.push(timed(&earner, &payment(&who, n, "measured")).await);
     }
@@ -210,12 +217,13 @@ async fn subscriber(store: Arc<LocalStore>, program: &Arc<Program>) -> Figures {
 async fn ten_thousand(store: Arc<LocalStore>, program: &Arc<Program>) -> Figures {
     let earner = Earner::new(store.clone(), program.clone());
     let who = CustomerId::new(Provider::Custom, "regular");
-    for n in 0..10_000 {
+    let (measured, visits) = sizes();
+    for n in 0..visits {
         earner.apply(&visit(&who, n)).await.unwrap();
     }
     let mut times = Vec::new();
-    for n in 0..MEASURED {
-        let n = 10_000 + i64::try_from(n).unwrap();
+    for n in 0..measured {
+        let n = visits + i64::try_from(n).unwrap();
         times.push(timed(&earner, &visit(&who, n)).await);
     }
     let bytes = state_bytes(&store, &who).await;
@@ -233,7 +241,7 @@ fn row(store: &str, case: &str, f: &Figures, base: &Figures) {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; this binary takes no options.
+    // `cargo bench` passes `--bench` (see `sizes`); this binary takes no other options.
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -262,7 +270,8 @@ fn main() {
             row(kind, "fresh, first payment", &fresh_pay, &fresh_pay);
             row(kind, "five years, a payment", &five, &fresh_pay);
             row(kind, "fresh, first visit", &fresh_visit, &fresh_visit);
-            row(kind, "10,000 visits, a visit", &ten, &fresh_visit);
+            let label = format!("{} visits, a visit", sizes().1);
+            row(kind, &label, &ten, &fresh_visit);
         });
     }
 }
