@@ -296,7 +296,10 @@ mod tests {
             bytes: 400_001,
             limit: 400_000,
         };
-        assert!(matches!(store_error(item_too_large), StoreError::Rejected(_)));
+        assert!(matches!(
+            store_error(item_too_large),
+            StoreError::Rejected(_)
+        ));
         let unserialisable = Error::Serialise {
             what: "customer state",
             source: serde_json::from_str::<u8>("x").unwrap_err(),
