@@ -10,7 +10,9 @@
 //!   `saguaro serve` and handed to `lambda_http::run` by the webhook functions;
 //! - [`http`]: what the routes share (error answers, the body extractor) and the handlers of
 //!   `POST /events` and the customer reads;
-//! - [`webhooks`]: the Stripe and Chargebee webhook handlers.
+//! - [`webhooks`]: the Stripe and Chargebee webhook handlers;
+//! - [`schedule`]: the daily job (anniversaries, expiry, promotion grants), shared by the
+//!   scheduler Lambda and `saguaro tick`.
 
 pub mod config;
 pub mod earn;
@@ -18,6 +20,7 @@ pub mod http;
 pub mod incoming;
 pub mod ports;
 pub mod router;
+pub mod schedule;
 pub mod webhooks;
 
 pub use earn::{Applied, EarnError, Earner, StateCache};
