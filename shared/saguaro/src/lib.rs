@@ -9,6 +9,10 @@
 //! without them the route answers 503 `{"error":"not_configured"}`. With a Stripe API client
 //! ([`Runner::with_webhooks_and_stripe_api`], from `STRIPE_API_KEY`) the Stripe route links
 //! basil+ refunds to their invoices; without one they are submitted unlinked.
+//!
+//! The daily job ([`saguaro_app::schedule`]) runs here too: [`tick`] runs it once (`saguaro
+//! tick`), its events applied through the same [`Earner`] in process; [`tick_hourly`] runs it
+//! at start and every hour while `saguaro serve` is up.
 
 use std::sync::Arc;
 
@@ -26,6 +30,58 @@ use tokio::net::TcpListener;
 
 mod store;
 pub use store::LocalStore;
+
+use std::time::Duration;
+
+use saguaro_app::ports::{Clock, ScheduleStore};
+use saguaro_app::schedule::{self, RunReport, ScheduleError};
+use tracing::{error, info, warn};
+
+/// How often `saguaro serve` runs the daily job (which does nothing until a day is due).
+pub const TICK_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs the daily job once over `store` up to `today` (program timezone): every day since
+/// the watermark, each day's events applied at once through an [`Earner`].
+pub async fn tick<S>(
+    store: Arc<S>,
+    program: Arc<Program>,
+    today: jiff::civil::Date,
+) -> Result<RunReport, ScheduleError>
+where
+    S: StateStore + ScheduleStore + 'static,
+{
+    let earner = Earner::new(store.clone(), program.clone());
+    schedule::run(&*store, &earner, &program, today).await
+}
+
+/// Runs [`tick`] now (catching up on the days missed while the runner was down) and then
+/// every [`TICK_EVERY`], forever; failures are logged and retried at the next tick.
+pub async fn tick_hourly<S>(store: Arc<S>, program: Arc<Program>)
+where
+    S: StateStore + ScheduleStore + 'static,
+{
+    let mut every = tokio::time::interval(TICK_EVERY);
+    loop {
+        every.tick().await;
+        let today = schedule::today(&program, SystemClock.now());
+        match tick(store.clone(), program.clone(), today).await {
+            Ok(report) => {
+                if !report.days.is_empty() {
+                    info!(
+                        days = report.days.len(),
+                        events = report.events(),
+                        watermark = ?report.watermark,
+                        "daily job ran"
+                    );
+                }
+                if report.lag_days() > 2 {
+                    warn!(lag_days = report.lag_days(), "the daily job is behind");
+                }
+            }
+            Err(e) => error!(error = %e, "the daily job failed; retrying at the next tick"),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
