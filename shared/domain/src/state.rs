@@ -78,6 +78,10 @@ pub struct SubscriptionSnapshot {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
+    /// `started_at`'s date in the program timezone, recorded by the engine: the day the
+    /// anniversaries are counted from (docs/design.md §4.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_on: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_amount: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -77,6 +77,9 @@ struct Sub {
     status: Option<String>,
     #[serde(rename = "sa", default, skip_serializing_if = "Option::is_none")]
     started_at: Option<Time>,
+    /// The local start date.
+    #[serde(rename = "so", default, skip_serializing_if = "Option::is_none")]
+    started_on: Option<jiff::civil::Date>,
     /// (minor, currency).
     #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
     monthly_amount: Option<(i64, Currency)>,
@@ -154,6 +157,7 @@ impl Doc {
                         plan: s.plan.clone(),
                         status: s.status.clone(),
                         started_at: s.started_at.map(Time::from),
+                        started_on: s.started_on,
                         monthly_amount: s.monthly_amount.map(|m| (m.minor, m.currency)),
                         resource_version: s.resource_version,
                         updated_at: s.updated_at.into(),
@@ -201,6 +205,7 @@ impl Doc {
                     plan: s.plan,
                     status: s.status,
                     started_at: s.started_at.map(Time::timestamp).transpose()?,
+                    started_on: s.started_on,
                     monthly_amount: s.monthly_amount.map(|(m, c)| Money::new(m, c)),
                     resource_version: s.resource_version,
                     updated_at: s.updated_at.timestamp()?,

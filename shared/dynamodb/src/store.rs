@@ -25,7 +25,7 @@
 //! needs years of daily lots and tens of payments a day inside the refund window) is refused
 //! before anything is sent.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -40,9 +40,11 @@ use saguaro_domain::Delivery;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
-    RewardPageRequest, RewardPosition, RewardRef, RewardStore, StateStore, StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, IndexPage, LedgerPage, PageRequest,
+    RewardPage, RewardPageRequest, RewardPosition, RewardRef, RewardStore, ScheduleStore,
+    StateStore, StoreError,
 };
+use saguaro_domain::schedule::{ScheduledExpiry, ScheduledSubscription};
 use saguaro_domain::state::CustomerState;
 
 use crate::error::{Error, Result, is_permanent_cancellation};
@@ -59,6 +61,12 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// How long an event marker is kept. Providers retry for about 3 days, and SQS keeps a
 /// message (or a DLQ keeps it for redrive) up to 14 days: 30 days covers both with margin.
 pub const DEFAULT_MARKER_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How long the marker of a synthetic event (the scheduler's) is kept: longer than a year,
+/// so that a day the job processes again (after a crash, or a watermark reset) finds the
+/// markers of its anniversaries, expiry runs and grants however late it is (docs/design.md
+/// §6.1). Anniversary ids repeat only a year later with another `years`.
+pub const SYNTHETIC_MARKER_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
 
 /// Customers whose last indexed days are remembered; beyond this the cache starts over.
 const BASELINE_CAPACITY: usize = 4096;
@@ -109,50 +117,169 @@ impl DynamoStore {
         &self.client
     }
 
-    /// The customers whose soonest-expiring lot expires at the end of `day` (index `gsi1`,
-    /// eventually consistent): the daily job sends each a `points.expired`, which expires
-    /// every lot due and moves the customer to their next day. A job that missed days reads
-    /// those days too.
-    pub async fn customers_with_lots_expiring_on(&self, day: Date) -> Result<Vec<CustomerId>> {
-        let items = self.query_index(keys::expiry_gsi_pk(day)).await?;
-        items.iter().map(item::decode_expiry_index).collect()
+    /// One page of `gsi1` (eventually consistent): partition `gsi1pk`, sort keys in
+    /// `range` when given, from `start`.
+    async fn index_page(
+        &self,
+        gsi1pk: String,
+        range: Option<(String, String)>,
+        start: Option<Item>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, Option<Item>)> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(keys::GSI1)
+            .expression_attribute_names("#pk", keys::GSI1_PK)
+            .expression_attribute_values(":pk", item::str_value(gsi1pk))
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .set_exclusive_start_key(start);
+        q = match range {
+            None => q.key_condition_expression("#pk = :pk"),
+            Some((lo, hi)) => q
+                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
+                .expression_attribute_names("#sk", keys::GSI1_SK)
+                .expression_attribute_values(":lo", item::str_value(lo))
+                .expression_attribute_values(":hi", item::str_value(hi)),
+        };
+        let page = q.send().await.map_err(|e| Error::request("Query", e))?;
+        Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
     }
 
-    /// Every subscription whose start (UTC) fell on `month`-`day` of some year, with its
-    /// customer, id and start (index `gsi1`, eventually consistent). Subscriptions started on
-    /// 29 February are only under (2, 29).
-    pub async fn subscriptions_with_anniversary(
+    /// The expiry index for `from..=through`: one Query per month partition, each with a
+    /// sort-key range, continuing into the next month until `limit` items are read.
+    async fn expiring_page(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
+        let limit = limit.max(1);
+        let (mut month, mut start) = match cursor {
+            None => (from.first_of_month(), None),
+            Some(c) => {
+                let c = Cursor::decode(&c)?;
+                let month: Date = c.month.parse().map_err(|_| bad_cursor())?;
+                (month, c.key)
+            }
+        };
+        let mut items = Vec::new();
+        while month <= through {
+            let lo = from.max(month);
+            let hi = through.min(month.last_of_month());
+            let want = limit - items.len();
+            let (got, last) = self
+                .index_page(
+                    keys::expiry_gsi_pk(month),
+                    Some(keys::expiry_gsi_sk_range(lo, hi)),
+                    start.take().map(Cursor::to_item),
+                    want,
+                )
+                .await?;
+            for it in &got {
+                items.push(item::decode_expiry_index(it)?);
+            }
+            match last {
+                Some(key) => {
+                    let next = Cursor::of(month, &key).encode();
+                    if items.len() >= limit {
+                        return Ok(IndexPage {
+                            items,
+                            next: Some(next),
+                        });
+                    }
+                    start = Some(Cursor::of(month, &key).key.unwrap_or_default());
+                }
+                None => {
+                    month = month
+                        .last_of_month()
+                        .tomorrow()
+                        .map_err(|e| StoreError::Rejected(Box::new(e)))?;
+                    if items.len() >= limit && month <= through {
+                        let next = Cursor {
+                            month: month.to_string(),
+                            key: None,
+                        };
+                        return Ok(IndexPage {
+                            items,
+                            next: Some(next.encode()),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(IndexPage { items, next: None })
+    }
+
+    async fn anniversaries_page(
         &self,
         month: i8,
         day: i8,
-    ) -> Result<Vec<(CustomerId, String, Timestamp)>> {
-        let items = self
-            .query_index(keys::anniversary_gsi_pk(month, day))
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
+        let start = match cursor {
+            None => None,
+            Some(c) => Cursor::decode(&c)?.key.map(Cursor::to_item),
+        };
+        let (got, last) = self
+            .index_page(keys::anniversary_gsi_pk(month, day), None, start, limit)
             .await?;
-        items.iter().map(item::decode_anniversary_index).collect()
+        let items = got
+            .iter()
+            .map(item::decode_anniversary_index)
+            .collect::<Result<Vec<_>>>()?;
+        let next = last.map(|key| {
+            Cursor {
+                month: String::new(),
+                key: Some(Cursor::key_of(&key)),
+            }
+            .encode()
+        });
+        Ok(IndexPage { items, next })
     }
 
-    async fn query_index(&self, gsi1pk: String) -> Result<Vec<Item>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1_PK)
-                .expression_attribute_values(":pk", item::str_value(gsi1pk.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::request("Query", e))?;
-            out.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
+    async fn read_watermark(&self) -> Result<Option<Date>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .consistent_read(true)
+            .key(keys::PK, item::str_value(keys::WATERMARK_PK))
+            .key(keys::SK, item::str_value(keys::WATERMARK_SK))
+            .send()
+            .await
+            .map_err(|e| Error::request("GetItem", e))?;
+        got.item.as_ref().map(item::decode_watermark).transpose()
+    }
+
+    /// One conditional PutItem: absent (`from` = `None`) or still at `from`.
+    async fn put_watermark(&self, from: Option<Date>, to: Date) -> Result<bool> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item::watermark_item(to)));
+        let put = match from {
+            None => put
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", keys::PK),
+            Some(day) => put
+                .condition_expression("#day = :from")
+                .expression_attribute_names("#day", keys::DAY)
+                .expression_attribute_values(":from", item::str_value(day.to_string())),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
             }
+            Err(e) => Err(Error::request("PutItem", e)),
         }
     }
 
@@ -365,9 +492,9 @@ impl DynamoStore {
                 None => index_deletes.push(keys::EXPIRY_INDEX_SK.to_owned()),
             }
         }
-        for (id, started) in &indexed.started {
-            if baseline.is_none_or(|b| b.started.get(id) != Some(started)) {
-                index_puts.push(item::anniversary_index_item(customer, id, *started));
+        for (id, sub) in &indexed.started {
+            if baseline.is_none_or(|b| b.started.get(id) != Some(sub)) {
+                index_puts.push(item::anniversary_index_item(sub));
             }
         }
         if let Some(b) = baseline {
@@ -395,7 +522,12 @@ impl DynamoStore {
 
         if let Some(marker) = marker {
             let now = Timestamp::now();
-            let ttl_secs = i64::try_from(self.marker_ttl.as_secs()).unwrap_or(i64::MAX);
+            let ttl = if marker.synthetic {
+                self.marker_ttl.max(SYNTHETIC_MARKER_TTL)
+            } else {
+                self.marker_ttl
+            };
+            let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
             let expires_at = now.as_second().saturating_add(ttl_secs);
             let put = self
                 .put(item::marker_item(marker, now, expires_at))
@@ -586,6 +718,79 @@ impl StateStore for DynamoStore {
 
     async fn commit(&self, commit: Commit) -> Result<CommitOutcome, StoreError> {
         self.commit_inner(commit).await
+    }
+}
+
+/// An index page cursor: the month partition being read (expiry) and DynamoDB's
+/// `LastEvaluatedKey` (all string attributes: table and index keys), as JSON.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Cursor {
+    #[serde(rename = "m")]
+    month: String,
+    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
+    key: Option<BTreeMap<String, String>>,
+}
+
+fn bad_cursor() -> StoreError {
+    StoreError::Rejected("not a cursor of the DynamoDB store".into())
+}
+
+impl Cursor {
+    fn of(month: Date, key: &Item) -> Self {
+        Self {
+            month: month.to_string(),
+            key: Some(Self::key_of(key)),
+        }
+    }
+
+    fn key_of(key: &Item) -> BTreeMap<String, String> {
+        key.iter()
+            .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
+            .collect()
+    }
+
+    fn to_item(key: BTreeMap<String, String>) -> Item {
+        key.into_iter()
+            .map(|(k, v)| (k, item::str_value(v)))
+            .collect()
+    }
+
+    fn encode(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn decode(cursor: &str) -> Result<Self, StoreError> {
+        serde_json::from_str(cursor).map_err(|_| bad_cursor())
+    }
+}
+
+impl ScheduleStore for DynamoStore {
+    async fn expiring(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
+        self.expiring_page(from, through, cursor, limit).await
+    }
+
+    async fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
+        self.anniversaries_page(month, day, cursor, limit).await
+    }
+
+    async fn watermark(&self) -> Result<Option<Date>, StoreError> {
+        Ok(self.read_watermark().await?)
+    }
+
+    async fn advance_watermark(&self, from: Option<Date>, to: Date) -> Result<bool, StoreError> {
+        Ok(self.put_watermark(from, to).await?)
     }
 }
 
