@@ -489,3 +489,76 @@ async fn when_a_promotion_with_a_grant_starts_then_every_active_customer_gets_it
     // The next day grants nothing.
     assert_eq!(w.tick(date(2026, 6, 2)).await.days[0].grants, 0);
 }
+
+const ROLLING: &str = r#"
+[program]
+name = "Rolling"
+timezone = "America/New_York"
+tier_window = "rolling-12-months"
+
+[[earn]]
+id = "welcome"
+on = "subscription.created"
+points = 1500
+
+[[tiers]]
+name = "Member"
+min_points = 0
+multiplier = "1"
+
+[[tiers]]
+name = "Silver"
+min_points = 1000
+multiplier = "1"
+grants = ["lounge"]
+"#;
+
+#[tokio::test]
+async fn when_the_month_that_made_a_tier_leaves_the_rolling_window_then_the_job_downgrades_and_removes_its_grant()
+ {
+    use saguaro_app::ports::StateStore;
+    let w = World::with(ROLLING);
+    // 1,500 points on 15 January 2026 (local): Silver, with the lounge, until January 2026
+    // leaves the window on 1 January 2027.
+    let c = w.subscribe("roller", "sub_r", "2026-01-15T16:00:00Z").await;
+    let state = w.store.load(&c).await.unwrap().unwrap();
+    assert_eq!(state.tier.as_deref(), Some("Silver"));
+    assert_eq!(state.tier_review_on, Some(date(2026, 12, 31)));
+    let lounge = |tier: Option<&str>| {
+        w.program
+            .tiers
+            .iter()
+            .find(|t| Some(t.name.as_str()) == tier)
+            .is_some_and(|t| t.grants.iter().any(|g| g == "lounge"))
+    };
+    assert!(lounge(state.tier.as_deref()));
+
+    w.completed(date(2026, 12, 29)).await;
+    let report = w.tick(date(2026, 12, 31)).await;
+    assert_eq!(
+        report.events(),
+        0,
+        "January 2026 still counts on 31 December"
+    );
+    assert_eq!(
+        w.store.load(&c).await.unwrap().unwrap().tier.as_deref(),
+        Some("Silver")
+    );
+
+    let report = w.tick(date(2027, 1, 1)).await;
+    assert_eq!(report.days[0].expiries, 1);
+    assert_eq!(w.submitted(), vec!["expire:stripe:roller:2027-01-01"]);
+    let state = w.store.load(&c).await.unwrap().unwrap();
+    assert_eq!(
+        state.tier.as_deref(),
+        Some("Member"),
+        "0 points in the window"
+    );
+    assert!(!lounge(state.tier.as_deref()), "the Silver grant is gone");
+    assert_eq!(state.balance, 1500, "a downgrade spends nothing");
+    assert_eq!(state.tier_review_on, None, "the lowest tier cannot fall");
+    // No review is due again (15 January is the subscription's anniversary).
+    let report = w.tick(date(2027, 2, 1)).await;
+    let expiries: usize = report.days.iter().map(|d| d.expiries).sum();
+    assert_eq!(expiries, 0);
+}

@@ -45,7 +45,10 @@ pub struct ScheduledExpiry {
 /// Everything a customer's state puts in the daily job's indexes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScheduleIndex {
-    /// The last day of the soonest-expiring lot, if any lot expires.
+    /// The day the daily job next visits the customer with `points.expired` (after it):
+    /// the last day of the soonest-expiring lot, or, in a rolling-12-month program, the
+    /// last day before a month leaves the window and may lower the tier
+    /// ([`CustomerState::tier_review_on`]), whichever comes first.
     pub expires: Option<Date>,
     /// One entry per subscription whose start is known, by subscription id.
     pub subscriptions: Vec<ScheduledSubscription>,
@@ -54,7 +57,12 @@ pub struct ScheduleIndex {
 impl ScheduleIndex {
     pub fn of(state: &CustomerState) -> Self {
         Self {
-            expires: state.lots.iter().filter_map(|l| l.expires_on).min(),
+            expires: state
+                .lots
+                .iter()
+                .filter_map(|l| l.expires_on)
+                .chain(state.tier_review_on)
+                .min(),
             subscriptions: state
                 .subscriptions
                 .iter()

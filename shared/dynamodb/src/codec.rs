@@ -49,6 +49,8 @@ pub(crate) struct Doc {
     qualifying_lifetime: i64,
     #[serde(rename = "qm", default, skip_serializing_if = "BTreeMap::is_empty")]
     qualifying_by_month: BTreeMap<u32, i64>,
+    #[serde(rename = "tv", default, skip_serializing_if = "Option::is_none")]
+    tier_review_on: Option<jiff::civil::Date>,
     #[serde(rename = "tr", default, skip_serializing_if = "BTreeSet::is_empty")]
     tiers_reached: BTreeSet<String>,
     #[serde(rename = "g", default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -135,6 +137,7 @@ impl Doc {
             next_seq: state.next_seq,
             qualifying_lifetime: state.qualifying_lifetime,
             qualifying_by_month: state.qualifying_by_month.clone(),
+            tier_review_on: state.tier_review_on,
             tiers_reached: state.tiers_reached.clone(),
             grants: state.grants.clone(),
             caps: state
@@ -222,6 +225,7 @@ impl Doc {
         state.qualifying_lifetime = self.qualifying_lifetime;
         state.qualifying_by_month = self.qualifying_by_month;
         state.tier = tier;
+        state.tier_review_on = self.tier_review_on;
         state.tiers_reached = self.tiers_reached;
         state.grants = self.grants;
         state.caps = caps;

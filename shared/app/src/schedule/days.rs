@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use saguaro_domain::ids::{CustomerId, Provider};
+use saguaro_domain::program::TierWindow;
 use saguaro_domain::schedule::{
     ScheduledSubscription, anniversary_event_id, anniversary_month_days, anniversary_years,
     expiry_event_id, expiry_read_from, grant_event_id, start_of_day,
@@ -135,7 +136,9 @@ impl<S: ScheduleStore, K: EventSink> Job<'_, S, K> {
         midnight: Timestamp,
         report: &mut DayReport,
     ) -> Result<(), ScheduleError> {
-        if self.program.expiry.is_none() {
+        // The index also holds rolling-window tier reviews (ScheduleIndex::expires).
+        if self.program.expiry.is_none() && self.program.tier_window != TierWindow::Rolling12Months
+        {
             return Ok(());
         }
         let (from, through) = (expiry_read_from(day)?, day.yesterday()?);

@@ -264,6 +264,7 @@ impl Run<'_> {
         self.redeem()?;
         self.prune_caps();
         self.prune_qualifying_months();
+        self.schedule_tier_review()?;
         self.state.pending.extend(self.follow_ups.iter().cloned());
         Ok(Outcome {
             state: self.state,
