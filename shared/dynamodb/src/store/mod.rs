@@ -25,7 +25,7 @@
 //! needs years of daily lots and tens of payments a day inside the refund window) is refused
 //! before anything is sent.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -35,22 +35,21 @@ use aws_sdk_dynamodb::types::{
     CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use jiff::Timestamp;
-use jiff::civil::Date;
-use saguaro_domain::Delivery;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, EventMarker, HistoryStore, IndexPage, LedgerPage, PageRequest,
-    RewardPage, RewardPageRequest, RewardPosition, RewardRef, RewardStore, ScheduleStore,
-    StateStore, StoreError,
+    Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardPosition, StateStore, StoreError,
 };
-use saguaro_domain::schedule::{ScheduledExpiry, ScheduledSubscription};
 use saguaro_domain::state::CustomerState;
 
 use crate::error::{Error, Result, is_permanent_cancellation};
 use crate::item::{self, Indexed, Item};
 use crate::keys;
 use crate::size::item_size;
+
+mod rewards;
+mod schedule;
 
 /// DynamoDB's limit on the actions of one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -115,172 +114,6 @@ impl DynamoStore {
 
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    /// One page of `gsi1` (eventually consistent): partition `gsi1pk`, sort keys in
-    /// `range` when given, from `start`.
-    async fn index_page(
-        &self,
-        gsi1pk: String,
-        range: Option<(String, String)>,
-        start: Option<Item>,
-        limit: usize,
-    ) -> Result<(Vec<Item>, Option<Item>)> {
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(keys::GSI1)
-            .expression_attribute_names("#pk", keys::GSI1_PK)
-            .expression_attribute_values(":pk", item::str_value(gsi1pk))
-            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start);
-        q = match range {
-            None => q.key_condition_expression("#pk = :pk"),
-            Some((lo, hi)) => q
-                .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-                .expression_attribute_names("#sk", keys::GSI1_SK)
-                .expression_attribute_values(":lo", item::str_value(lo))
-                .expression_attribute_values(":hi", item::str_value(hi)),
-        };
-        let page = q.send().await.map_err(|e| Error::request("Query", e))?;
-        Ok((page.items.unwrap_or_default(), page.last_evaluated_key))
-    }
-
-    /// The expiry index for `from..=through`: one Query per month partition, each with a
-    /// sort-key range, continuing into the next month until `limit` items are read.
-    async fn expiring_page(
-        &self,
-        from: Date,
-        through: Date,
-        cursor: Option<String>,
-        limit: usize,
-    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
-        let limit = limit.max(1);
-        let (mut month, mut start) = match cursor {
-            None => (from.first_of_month(), None),
-            Some(c) => {
-                let c = Cursor::decode(&c)?;
-                let month: Date = c.month.parse().map_err(|_| bad_cursor())?;
-                (month, c.key)
-            }
-        };
-        let mut items = Vec::new();
-        while month <= through {
-            let lo = from.max(month);
-            let hi = through.min(month.last_of_month());
-            let want = limit - items.len();
-            let (got, last) = self
-                .index_page(
-                    keys::expiry_gsi_pk(month),
-                    Some(keys::expiry_gsi_sk_range(lo, hi)),
-                    start.take().map(Cursor::to_item),
-                    want,
-                )
-                .await?;
-            for it in &got {
-                items.push(item::decode_expiry_index(it)?);
-            }
-            match last {
-                Some(key) => {
-                    let next = Cursor::of(month, &key).encode();
-                    if items.len() >= limit {
-                        return Ok(IndexPage {
-                            items,
-                            next: Some(next),
-                        });
-                    }
-                    start = Some(Cursor::of(month, &key).key.unwrap_or_default());
-                }
-                None => {
-                    month = month
-                        .last_of_month()
-                        .tomorrow()
-                        .map_err(|e| StoreError::Rejected(Box::new(e)))?;
-                    if items.len() >= limit && month <= through {
-                        let next = Cursor {
-                            month: month.to_string(),
-                            key: None,
-                        };
-                        return Ok(IndexPage {
-                            items,
-                            next: Some(next.encode()),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(IndexPage { items, next: None })
-    }
-
-    async fn anniversaries_page(
-        &self,
-        month: i8,
-        day: i8,
-        cursor: Option<String>,
-        limit: usize,
-    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
-        let start = match cursor {
-            None => None,
-            Some(c) => Cursor::decode(&c)?.key.map(Cursor::to_item),
-        };
-        let (got, last) = self
-            .index_page(keys::anniversary_gsi_pk(month, day), None, start, limit)
-            .await?;
-        let items = got
-            .iter()
-            .map(item::decode_anniversary_index)
-            .collect::<Result<Vec<_>>>()?;
-        let next = last.map(|key| {
-            Cursor {
-                month: String::new(),
-                key: Some(Cursor::key_of(&key)),
-            }
-            .encode()
-        });
-        Ok(IndexPage { items, next })
-    }
-
-    async fn read_watermark(&self) -> Result<Option<Date>> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(keys::PK, item::str_value(keys::WATERMARK_PK))
-            .key(keys::SK, item::str_value(keys::WATERMARK_SK))
-            .send()
-            .await
-            .map_err(|e| Error::request("GetItem", e))?;
-        got.item.as_ref().map(item::decode_watermark).transpose()
-    }
-
-    /// One conditional PutItem: absent (`from` = `None`) or still at `from`.
-    async fn put_watermark(&self, from: Option<Date>, to: Date) -> Result<bool> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item::watermark_item(to)));
-        let put = match from {
-            None => put
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", keys::PK),
-            Some(day) => put
-                .condition_expression("#day = :from")
-                .expression_attribute_names("#day", keys::DAY)
-                .expression_attribute_values(":from", item::str_value(day.to_string())),
-        };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(Error::request("PutItem", e)),
-        }
     }
 
     async fn load_state(&self, customer: &CustomerId) -> Result<Option<CustomerState>> {
@@ -721,79 +554,6 @@ impl StateStore for DynamoStore {
     }
 }
 
-/// An index page cursor: the month partition being read (expiry) and DynamoDB's
-/// `LastEvaluatedKey` (all string attributes: table and index keys), as JSON.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-struct Cursor {
-    #[serde(rename = "m")]
-    month: String,
-    #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
-    key: Option<BTreeMap<String, String>>,
-}
-
-fn bad_cursor() -> StoreError {
-    StoreError::Rejected("not a cursor of the DynamoDB store".into())
-}
-
-impl Cursor {
-    fn of(month: Date, key: &Item) -> Self {
-        Self {
-            month: month.to_string(),
-            key: Some(Self::key_of(key)),
-        }
-    }
-
-    fn key_of(key: &Item) -> BTreeMap<String, String> {
-        key.iter()
-            .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
-            .collect()
-    }
-
-    fn to_item(key: BTreeMap<String, String>) -> Item {
-        key.into_iter()
-            .map(|(k, v)| (k, item::str_value(v)))
-            .collect()
-    }
-
-    fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    fn decode(cursor: &str) -> Result<Self, StoreError> {
-        serde_json::from_str(cursor).map_err(|_| bad_cursor())
-    }
-}
-
-impl ScheduleStore for DynamoStore {
-    async fn expiring(
-        &self,
-        from: Date,
-        through: Date,
-        cursor: Option<String>,
-        limit: usize,
-    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
-        self.expiring_page(from, through, cursor, limit).await
-    }
-
-    async fn anniversaries(
-        &self,
-        month: i8,
-        day: i8,
-        cursor: Option<String>,
-        limit: usize,
-    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
-        self.anniversaries_page(month, day, cursor, limit).await
-    }
-
-    async fn watermark(&self) -> Result<Option<Date>, StoreError> {
-        Ok(self.read_watermark().await?)
-    }
-
-    async fn advance_watermark(&self, from: Option<Date>, to: Date) -> Result<bool, StoreError> {
-        Ok(self.put_watermark(from, to).await?)
-    }
-}
-
 impl HistoryStore for DynamoStore {
     async fn ledger(
         &self,
@@ -809,171 +569,5 @@ impl HistoryStore for DynamoStore {
         page: RewardPageRequest,
     ) -> Result<RewardPage, StoreError> {
         Ok(self.reward_page(customer, page).await?)
-    }
-}
-
-/// Reward delivery state: each change is one `UpdateItem` of the row conditioned on its
-/// delivery attribute ([`keys::DELIVERY_STATE`]) being what the writer last read; a waiting
-/// row carries the index keys of [`keys::WAITING_REWARDS_GSI_PK`], which the sweep queries.
-impl DynamoStore {
-    async fn reward_row(&self, at: &RewardRef) -> Result<Option<RewardOutbox>> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(keys::PK, item::str_value(keys::customer_pk(&at.customer)))
-            .key(keys::SK, item::str_value(keys::reward_sk(at.at)))
-            .send()
-            .await
-            .map_err(|e| Error::request("GetItem", e))?;
-        got.item
-            .as_ref()
-            .map(|i| item::decode_reward(i).map(|(_, r)| r))
-            .transpose()
-    }
-
-    async fn update_delivery(
-        &self,
-        at: &RewardRef,
-        expected: &Delivery,
-        next: &Delivery,
-    ) -> Result<bool> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-
-        let pk = keys::customer_pk(&at.customer);
-        let sk = keys::reward_sk(at.at);
-        // Since when the row waits in its new state; a fresh `pending` waits since its
-        // creation, which only the row knows.
-        let waiting = match next {
-            Delivery::Pending {
-                last_attempt_at: None,
-                ..
-            } => match self.reward_row(at).await? {
-                Some(row) => Some(row.created_at),
-                None => return Ok(false),
-            },
-            Delivery::Pending {
-                last_attempt_at: Some(t),
-                ..
-            } => Some(*t),
-            Delivery::Delivering { at, .. } => Some(*at),
-            Delivery::Delivered { .. } | Delivery::Failed { .. } => None,
-        };
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, item::str_value(pk.clone()))
-            .key(keys::SK, item::str_value(sk.clone()))
-            .expression_attribute_names("#ds", keys::DELIVERY_STATE)
-            .expression_attribute_names("#d", keys::DELIVERY)
-            .expression_attribute_names("#gpk", keys::GSI1_PK)
-            .expression_attribute_names("#gsk", keys::GSI1_SK)
-            .expression_attribute_values(":expected", item::delivery_value(expected)?)
-            .expression_attribute_values(":next", item::delivery_value(next)?)
-            .expression_attribute_values(":status", item::str_value(next.status()));
-        update = if *expected == Delivery::pending() {
-            // Rows committed before the delivery attribute existed are pending.
-            update
-                .condition_expression(
-                    "#ds = :expected OR (attribute_not_exists(#ds) AND #d = :pending)",
-                )
-                .expression_attribute_values(":pending", item::str_value("pending"))
-        } else {
-            update.condition_expression("#ds = :expected")
-        };
-        update = match waiting {
-            Some(since) => update
-                .update_expression("SET #ds = :next, #d = :status, #gpk = :gpk, #gsk = :gsk")
-                .expression_attribute_values(":gpk", item::str_value(keys::WAITING_REWARDS_GSI_PK))
-                .expression_attribute_values(
-                    ":gsk",
-                    item::str_value(keys::waiting_reward_gsi_sk(since, &pk, &sk)),
-                ),
-            None => update.update_expression("SET #ds = :next, #d = :status REMOVE #gpk, #gsk"),
-        };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(Error::request("UpdateItem", e)),
-            },
-        }
-    }
-
-    async fn waiting(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(RewardRef, RewardOutbox)>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        while out.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND #sk < :before")
-                .expression_attribute_names("#pk", keys::GSI1_PK)
-                .expression_attribute_names("#sk", keys::GSI1_SK)
-                .expression_attribute_values(":pk", item::str_value(keys::WAITING_REWARDS_GSI_PK))
-                .expression_attribute_values(
-                    ":before",
-                    item::str_value(keys::waiting_bound(before)),
-                )
-                .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::request("Query", e))?;
-            for found in page.items.unwrap_or_default() {
-                let text = |name| match found.get(name) {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::S(v)) => Some(v.as_str()),
-                    _ => None,
-                };
-                let customer = text(keys::PK).and_then(keys::parse_customer_pk);
-                let position = text(keys::SK).and_then(keys::parse_reward_sk);
-                let (Some(customer), Some(at)) = (customer, position) else {
-                    return Err(Error::Attribute {
-                        pk: text(keys::PK).unwrap_or("?").to_owned(),
-                        sk: text(keys::SK).unwrap_or("?").to_owned(),
-                        attribute: keys::SK,
-                    });
-                };
-                let (_, reward) = item::decode_reward(&found)?;
-                out.push((RewardRef { customer, at }, reward));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        out.truncate(limit);
-        Ok(out)
-    }
-}
-
-impl RewardStore for DynamoStore {
-    async fn reward(&self, at: &RewardRef) -> Result<Option<RewardOutbox>, StoreError> {
-        Ok(self.reward_row(at).await?)
-    }
-
-    async fn set_delivery(
-        &self,
-        at: &RewardRef,
-        expected: &Delivery,
-        next: &Delivery,
-    ) -> Result<bool, StoreError> {
-        Ok(self.update_delivery(at, expected, next).await?)
-    }
-
-    async fn waiting_rewards(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
-        Ok(self.waiting(before, limit).await?)
     }
 }
