@@ -3,12 +3,14 @@
 //! `referral_key`), all required. The variables themselves, and how each is read, are in
 //! [`saguaro_app::config`].
 
-use saguaro_app::config::{ConfigError, EARN_QUEUE_URL, Env};
+use saguaro_app::config::{ConfigError, EARN_DLQ_URL, EARN_QUEUE_URL, Env};
 use saguaro_providers::chargebee::BasicAuth;
 
 #[derive(Debug)]
 pub struct Config {
     pub queue_url: String,
+    /// From `EARN_DLQ_URL`: where deliveries that can never be applied are parked.
+    pub parking_url: Option<String>,
     /// The password never prints: `BasicAuth`'s `Debug` redacts it.
     pub auth: BasicAuth,
     /// The program's `referral_key`.
@@ -23,6 +25,7 @@ impl Config {
         let program = env.program()?;
         Ok(Self {
             queue_url,
+            parking_url: env.optional(EARN_DLQ_URL)?,
             auth,
             referral_key: program.referral_key,
         })

@@ -3,9 +3,11 @@
 
 use chargebee_webhook::config::Config;
 use lambda_http::Error;
-use saguaro_app::config::Env;
+use std::sync::Arc;
+
+use saguaro_app::config::{EARN_DLQ_URL, Env};
 use saguaro_app::webhooks::ChargebeeWebhook;
-use saguaro_sqs::SqsQueue;
+use saguaro_sqs::{SqsParking, SqsQueue};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,7 +17,14 @@ async fn main() -> Result<(), Error> {
         .init();
     let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
-    let webhook = ChargebeeWebhook::new(config.auth, queue, config.referral_key);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue = SqsQueue::new(sqs.clone(), config.queue_url);
+    let mut webhook = ChargebeeWebhook::new(config.auth, queue, config.referral_key);
+    match config.parking_url {
+        Some(url) => webhook = webhook.with_parking(Arc::new(SqsParking::new(sqs, url))),
+        None => tracing::warn!(
+            "{EARN_DLQ_URL} is not set: deliveries that can never be applied are answered 500 and retried by Chargebee"
+        ),
+    }
     lambda_http::run(chargebee_webhook::router(webhook)).await
 }

@@ -3,13 +3,15 @@
 //! required, and the optional Stripe API key. The variables themselves, and how each is read,
 //! are in [`saguaro_app::config`].
 
-use saguaro_app::config::{ConfigError, EARN_QUEUE_URL, Env};
+use saguaro_app::config::{ConfigError, EARN_DLQ_URL, EARN_QUEUE_URL, Env};
 use saguaro_domain::secret::Secret;
 use saguaro_providers::stripe::Verifier;
 
 #[derive(Debug)]
 pub struct Config {
     pub queue_url: String,
+    /// From `EARN_DLQ_URL`: where deliveries that can never be applied are parked.
+    pub parking_url: Option<String>,
     /// Secrets never print: `Verifier`'s `Debug` redacts them.
     pub verifier: Verifier,
     /// The program's `referral_key`.
@@ -26,6 +28,7 @@ impl Config {
         let program = env.program()?;
         Ok(Self {
             queue_url,
+            parking_url: env.optional(EARN_DLQ_URL)?,
             verifier,
             referral_key: program.referral_key,
             stripe_api_key: env.stripe_api_key()?,

@@ -2,10 +2,12 @@
 //! runtime loop serving the function's router.
 
 use lambda_http::Error;
-use saguaro_app::config::{Env, STRIPE_API_KEY};
+use std::sync::Arc;
+
+use saguaro_app::config::{EARN_DLQ_URL, Env, STRIPE_API_KEY};
 use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
-use saguaro_sqs::SqsQueue;
+use saguaro_sqs::{SqsParking, SqsQueue};
 use saguaro_stripe_api::StripeApi;
 use stripe_webhook::config::Config;
 
@@ -17,7 +19,8 @@ async fn main() -> Result<(), Error> {
         .init();
     let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let queue = SqsQueue::new(sqs.clone(), config.queue_url);
     let stripe_api = match &config.stripe_api_key {
         Some(key) => Some(StripeApi::new(key)?),
         None => {
@@ -27,7 +30,13 @@ async fn main() -> Result<(), Error> {
             None
         }
     };
-    let webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key)
+    let mut webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key)
         .with_lookup(stripe_api);
+    match config.parking_url {
+        Some(url) => webhook = webhook.with_parking(Arc::new(SqsParking::new(sqs, url))),
+        None => tracing::warn!(
+            "{EARN_DLQ_URL} is not set: deliveries that can never be applied are answered 500 and retried by Stripe"
+        ),
+    }
     lambda_http::run(stripe_webhook::router(webhook)).await
 }

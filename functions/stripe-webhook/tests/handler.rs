@@ -13,7 +13,7 @@ use lambda_http::{Body, IntoResponse, Response};
 use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
 use saguaro_providers::stripe::{Verifier, WebhookSecret, sign_header};
-use saguaro_sqs::SqsQueue;
+use saguaro_sqs::{SqsParking, SqsQueue};
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
@@ -239,4 +239,77 @@ async fn when_path_or_method_is_not_the_webhook_then_404_or_405_with_allow() {
         &Body::Text(json!({ "error": "method_not_allowed" }).to_string())
     );
     f.assert_queue_empty().await;
+}
+
+#[tokio::test]
+async fn when_a_delivery_can_never_be_normalised_then_it_is_acknowledged_and_parked_in_the_earn_dlq()
+ {
+    // given the function parking in a dead-letter queue (the template's earn DLQ)
+    let client = client().await;
+    let url = fresh_queue(&client, "stripe-park-earn").await;
+    let dlq = fresh_queue(&client, "stripe-park-dlq").await;
+    let router = stripe_webhook::router(
+        StripeWebhook::new(
+            Verifier::new([WebhookSecret::new(SECRET)]),
+            SqsQueue::new(client.clone(), &url),
+            SystemClock,
+            None,
+        )
+        .with_parking(std::sync::Arc::new(SqsParking::new(client.clone(), &dlq))),
+    );
+    let f = Fixture {
+        client,
+        url,
+        router,
+    };
+    // and an invoice.paid whose `created` is past year 9999 (the fixture, changed here)
+    let mut far: Value =
+        serde_json::from_slice(&provider_data("stripe/2020-03-02_invoice.paid.json")).unwrap();
+    far["id"] = json!("evt_far_future");
+    far["created"] = json!(999_999_999_999_i64);
+    let body = serde_json::to_vec(&far).unwrap();
+    // when it is delivered twice (Stripe retries what it did not see acknowledged)
+    for _ in 0..2 {
+        let answer = f.call(&signed_event(&body, false)).await;
+        // then it is acknowledged: Stripe stops retrying
+        assert_eq!(answer, (200, json!({ "received": true })));
+    }
+    // nothing reaches the earn queue
+    f.assert_queue_empty().await;
+    // and the DLQ holds it once, with the reason and the body to replay
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Attr;
+    use saguaro_testkit::sqs::{attribute, receive};
+    let parked = receive(&f.client, &dlq, 2).await;
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    let raw = parked[0].body().unwrap();
+    let message: Value = serde_json::from_str(raw).unwrap();
+    assert_eq!(
+        attribute(&parked[0], Attr::MessageGroupId).as_deref(),
+        Some("rejected:stripe")
+    );
+    assert_eq!(
+        attribute(&parked[0], Attr::MessageDeduplicationId).as_deref(),
+        Some("stripe:evt_far_future")
+    );
+    assert_eq!(message["v"], 1);
+    let rejected = &message["rejected"];
+    assert_eq!(rejected["event_id"], "evt_far_future");
+    assert_eq!(rejected["event_type"], "invoice.paid");
+    assert!(
+        rejected["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("cannot be normalised"),
+        "{rejected}"
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(rejected["body"].as_str().unwrap()).unwrap(),
+        far
+    );
+    // and the earn function, should the DLQ be redriven into the earn queue, refuses it as
+    // a parked delivery (so it goes back to the DLQ) rather than misreading it
+    assert!(matches!(
+        saguaro_sqs::decode(raw),
+        Err(saguaro_sqs::DecodeError::Parked { event_id, .. }) if event_id == "evt_far_future"
+    ));
 }

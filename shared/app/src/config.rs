@@ -28,6 +28,9 @@ pub const DEFAULT_PROGRAM_FILE: &str = "program.toml";
 pub const TABLE_NAME: &str = "TABLE_NAME";
 /// The SQS FIFO queue the webhook functions put events on.
 pub const EARN_QUEUE_URL: &str = "EARN_QUEUE_URL";
+/// The earn queue's dead-letter queue, where the webhook functions park deliveries they can
+/// never normalise (acknowledged 200). Unset: such deliveries are answered 500 and retried.
+pub const EARN_DLQ_URL: &str = "EARN_DLQ_URL";
 /// One `whsec_...` secret, or several separated by commas while one is being rolled.
 pub const STRIPE_WEBHOOK_SECRET: &str = "STRIPE_WEBHOOK_SECRET";
 /// Optional: a Stripe secret or restricted key (read access to invoices is enough), used to

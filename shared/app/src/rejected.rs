@@ -6,15 +6,21 @@
 //! Nothing is dropped: when parking fails, the webhook answers 500 and the provider retries.
 //!
 //! On AWS the earn function reports such events failed, and SQS moves them to the earn
-//! dead-letter queue, whose alarm fires; a webhook without a parking place (the Lambda
-//! functions) keeps answering 5xx for what it cannot normalise.
+//! dead-letter queue, whose alarm fires; the webhook functions park what they can never
+//! normalise in that same queue (`saguaro_sqs::SqsParking`), so an operator finds every
+//! event Saguaro could not apply in one place, with its reason.
 //!
-//! Two places: [`RejectedFile`], JSON lines in the data directory (`rejected.jsonl`), and
-//! [`RejectedMemory`] for `saguaro serve --memory` and tests.
+//! Three places: [`RejectedFile`], JSON lines in the data directory (`rejected.jsonl`),
+//! [`RejectedMemory`] for `saguaro serve --memory` and tests, and the queue. A webhook
+//! parks through [`ParkRejected`], which the two local lists implement through
+//! [`LocalParking`].
 
 use std::fs::OpenOptions;
+use std::future::Future;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
@@ -50,6 +56,12 @@ pub enum RejectedError {
         #[source]
         source: std::io::Error,
     },
+    /// The queue that parks rejections on AWS did not take it.
+    #[error("cannot send the rejection to the parking queue")]
+    Queue {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("line {line} of {path} is not a rejection")]
     Corrupt {
         path: PathBuf,
@@ -64,6 +76,24 @@ pub trait RejectedEvents: Send + Sync + std::fmt::Debug {
     fn park(&self, rejection: &Rejection) -> Result<(), RejectedError>;
     /// The newest `limit` rejections, newest first.
     fn newest(&self, limit: usize) -> Result<Vec<Rejection>, RejectedError>;
+}
+
+/// What [`ParkRejected::park`] returns.
+pub type ParkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), RejectedError>> + Send + 'a>>;
+
+/// Where a webhook parks what it can never apply: asynchronous, since on AWS it is a queue.
+pub trait ParkRejected: Send + Sync + std::fmt::Debug {
+    fn park<'a>(&'a self, rejection: &'a Rejection) -> ParkFuture<'a>;
+}
+
+/// A local rejected list ([`RejectedFile`], [`RejectedMemory`]) as a webhook's parking place.
+#[derive(Debug, Clone)]
+pub struct LocalParking(pub Arc<dyn RejectedEvents>);
+
+impl ParkRejected for LocalParking {
+    fn park<'a>(&'a self, rejection: &'a Rejection) -> ParkFuture<'a> {
+        Box::pin(std::future::ready(self.0.park(rejection)))
+    }
 }
 
 /// The rejected list in memory.

@@ -6,11 +6,12 @@
 
 pub mod message;
 
-pub use message::{DecodeError, EncodeError, decode, encode};
+pub use message::{DecodeError, EncodeError, decode, encode, encode_rejection};
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName;
 use saguaro_app::ports::{EventSink, SinkError};
+use saguaro_app::rejected::{ParkFuture, ParkRejected, RejectedError, Rejection};
 use saguaro_domain::Event;
 use sha2::{Digest, Sha256};
 use tracing::debug;
@@ -156,5 +157,47 @@ mod tests {
             assert_eq!(fifo_id(&key), id, "stable for {key}");
         }
         assert_ne!(fifo_id("custom:a b"), fifo_id("custom:a c"));
+    }
+}
+
+/// The webhook functions' parking place (`saguaro_app::rejected`): what they can never
+/// normalise goes to the earn dead-letter queue, where the earn function's own failures end
+/// up and whose alarm fires, as a [`message::encode_rejection`] body. The DLQ of a FIFO
+/// queue is FIFO: the group is the provider (order does not matter there), and the
+/// deduplication id the provider's event id, so a provider's retry is parked once.
+#[derive(Debug, Clone)]
+pub struct SqsParking {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsParking {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+}
+
+impl ParkRejected for SqsParking {
+    fn park<'a>(&'a self, rejection: &'a Rejection) -> ParkFuture<'a> {
+        Box::pin(async move {
+            self.client
+                .send_message()
+                .queue_url(&self.queue_url)
+                .message_body(message::encode_rejection(rejection))
+                .message_group_id(fifo_id(&format!("rejected:{}", rejection.provider)))
+                .message_deduplication_id(fifo_id(&format!(
+                    "{}:{}",
+                    rejection.provider, rejection.event_id
+                )))
+                .send()
+                .await
+                .map(drop)
+                .map_err(|e| RejectedError::Queue {
+                    source: Box::new(aws_sdk_sqs::Error::from(e)),
+                })
+        })
     }
 }

@@ -6,11 +6,22 @@
 //! {"v": 1, "event": { ...the JSON of saguaro_domain::Event... }}
 //! ```
 //!
+//! A webhook delivery that can never be applied is parked in the earn dead-letter queue
+//! with the same envelope and a `rejected` key instead of `event` ([`encode_rejection`]):
+//!
+//! ```json
+//! {"v": 1, "rejected": {"provider", "event_id", "event_type", "reason", "received_at", "body"}}
+//! ```
+//!
+//! [`decode`] refuses it as [`DecodeError::Parked`], so a redrive of the DLQ into the earn
+//! queue brings it back to the DLQ, reason and all, rather than losing it.
+//!
 //! A change to the `Event` JSON that an older reader would misread, or that this reader
 //! could not read back, gets a new `v`, and [`decode`] keeps reading every version still in
 //! a queue. [`decode`] also reads the body written before the envelope existed (the bare
 //! `Event` JSON, which has no `v` key).
 
+use saguaro_app::rejected::Rejection;
 use saguaro_domain::Event;
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +57,16 @@ pub enum DecodeError {
     /// Redrive it from the DLQ once a build that reads it is deployed.
     #[error("the message is format version {found}, this build reads versions up to {VERSION}")]
     UnknownVersion { found: String },
+    /// A version 1 envelope with neither an event nor a parked delivery.
+    #[error("the message is an envelope with no event")]
+    Missing,
+    /// A webhook delivery parked as never applicable, not an event: it stays in the DLQ.
+    #[error("the message is a parked {provider} delivery {event_id}, not an event: {reason}")]
+    Parked {
+        provider: String,
+        event_id: String,
+        reason: String,
+    },
 }
 
 impl DecodeError {
@@ -73,7 +94,26 @@ struct EnvelopeOut<'a> {
 
 #[derive(Deserialize)]
 struct EnvelopeV1 {
-    event: Event,
+    #[serde(default)]
+    event: Option<Event>,
+    #[serde(default)]
+    rejected: Option<Rejection>,
+}
+
+#[derive(Serialize)]
+struct ParkedOut<'a> {
+    v: u64,
+    rejected: &'a Rejection,
+}
+
+/// The body that parks `rejection` in the dead-letter queue.
+pub fn encode_rejection(rejection: &Rejection) -> String {
+    // Plain data with string keys cannot fail to serialise.
+    serde_json::to_string(&ParkedOut {
+        v: VERSION,
+        rejected: rejection,
+    })
+    .unwrap_or_default()
 }
 
 /// Only the version: every other key is skipped, so this reads any JSON object.
@@ -100,9 +140,21 @@ pub fn decode(body: &str) -> Result<Event, DecodeError> {
     match probe.v {
         // `Event` has no `v`: a body without one is the bare event written before `v` 1.
         None => serde_json::from_str::<Event>(body).map_err(DecodeError::malformed),
-        Some(v) if v.as_u64() == Some(1) => serde_json::from_str::<EnvelopeV1>(body)
-            .map(|e| e.event)
-            .map_err(DecodeError::malformed),
+        Some(v) if v.as_u64() == Some(1) => {
+            match serde_json::from_str::<EnvelopeV1>(body).map_err(DecodeError::malformed)? {
+                EnvelopeV1 {
+                    event: Some(event), ..
+                } => Ok(event),
+                EnvelopeV1 {
+                    rejected: Some(r), ..
+                } => Err(DecodeError::Parked {
+                    provider: r.provider,
+                    event_id: r.event_id,
+                    reason: r.reason,
+                }),
+                EnvelopeV1 { .. } => Err(DecodeError::Missing),
+            }
+        }
         Some(other) => Err(DecodeError::UnknownVersion {
             found: other.to_string(),
         }),

@@ -10,7 +10,7 @@ use tracing::warn;
 use super::{Answer, Parking, ignored, submit, unprocessable};
 use crate::http::ErrorCode;
 use crate::ports::EventSink;
-use crate::rejected::RejectedEvents;
+use crate::rejected::{LocalParking, ParkRejected, RejectedEvents};
 
 /// The Chargebee webhook: the credentials set on it, and where events go.
 #[derive(Debug)]
@@ -34,8 +34,14 @@ impl<K: EventSink> ChargebeeWebhook<K> {
 
     /// The same webhook, parking what it can never apply in `rejected` (answered 200) instead
     /// of answering 500.
-    pub fn with_rejected(mut self, rejected: Arc<dyn RejectedEvents>) -> Self {
-        self.rejected = Some(rejected);
+    pub fn with_rejected(self, rejected: Arc<dyn RejectedEvents>) -> Self {
+        self.with_parking(Arc::new(LocalParking(rejected)))
+    }
+
+    /// The same webhook, parking what it can never apply in `parking` (answered 200 once it
+    /// is kept there): on AWS, the earn dead-letter queue.
+    pub fn with_parking(mut self, parking: Arc<dyn ParkRejected>) -> Self {
+        self.rejected = Some(parking);
         self
     }
 
@@ -67,7 +73,8 @@ impl<K: EventSink> ChargebeeWebhook<K> {
                     &event_type,
                     reason,
                     body,
-                );
+                )
+                .await;
             }
             Err(e) => {
                 warn!(provider = "chargebee", error = %e, "webhook body is not an event");

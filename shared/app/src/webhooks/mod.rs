@@ -42,7 +42,7 @@ pub use stripe::{STRIPE_SIGNATURE, StripeWebhook, stripe_verifier};
 use crate::http::printable::{control_character_in, escaped};
 use crate::http::{ErrorCode, json};
 use crate::ports::{EventSink, SinkError};
-use crate::rejected::{RejectedEvents, Rejection};
+use crate::rejected::{ParkRejected, Rejection};
 
 /// 200 `{"received":true}`: the provider may stop delivering this event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,13 +65,13 @@ fn ignored(provider: &str, event_type: &str, reason: &str) -> Answer {
 /// Where a webhook parks what it can never apply ([`crate::rejected`]); `None`: nowhere, so
 /// such deliveries are answered 500 and the provider keeps them (the Lambda functions, whose
 /// engine failures reach the earn DLQ instead).
-pub type Parking = Option<Arc<dyn RejectedEvents>>;
+pub type Parking = Option<Arc<dyn ParkRejected>>;
 
 /// A relevant event we cannot read (a field missing, a timestamp out of range): retrying the
 /// same body cannot help, so it is parked with the reason and acknowledged. Without a
 /// parking place, or when parking fails, a bare 500, so that the provider keeps retrying it
 /// while the log tells the operator which event to look at.
-fn unprocessable(
+async fn unprocessable(
     parking: &Parking,
     provider: &str,
     event_id: &str,
@@ -97,6 +97,7 @@ fn unprocessable(
             body: String::from_utf8_lossy(body).into_owned(),
         },
     )
+    .await
 }
 
 /// 400 `invalid_event` for an event whose ids hold a control character; the log names the
@@ -115,13 +116,13 @@ fn printable(provider: &str, event: &Event) -> Result<(), ErrorCode> {
 }
 
 /// Parks `rejection`: 200 once it is kept, else 500 (the provider retries, nothing is lost).
-fn park(parking: &Parking, rejection: Rejection) -> Answer {
+async fn park(parking: &Parking, rejection: Rejection) -> Answer {
     let Some(parking) = parking else {
         return Err(ErrorCode::Internal);
     };
-    match parking.park(&rejection) {
+    match parking.park(&rejection).await {
         Ok(()) => {
-            warn!(provider = %rejection.provider, event_id = %rejection.event_id, reason = %rejection.reason, "event parked in the rejected list (GET /rejected, saguaro rejected)");
+            warn!(provider = %rejection.provider, event_id = %rejection.event_id, reason = %rejection.reason, "event parked (locally GET /rejected and saguaro rejected; on AWS the earn DLQ)");
             Ok(Received)
         }
         Err(e) => {
@@ -177,6 +178,7 @@ async fn submit<K: EventSink>(sink: &K, parking: &Parking, provider: &str, event
                     body: json.unwrap_or_default(),
                 },
             )
+            .await
         }
         // Providers never reuse an event id for another event; if it happens, say so and
         // let the provider's retry be visible rather than acknowledging a lost event.

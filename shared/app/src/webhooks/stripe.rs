@@ -10,7 +10,7 @@ use tracing::{info, warn};
 use super::{Answer, Parking, Received, ignored, lookup, submit, unprocessable};
 use crate::http::ErrorCode;
 use crate::ports::{Clock, EventSink, NoStripeLookup, StripeLookup};
-use crate::rejected::RejectedEvents;
+use crate::rejected::{LocalParking, ParkRejected, RejectedEvents};
 
 /// The header Stripe signs with.
 pub const STRIPE_SIGNATURE: &str = "stripe-signature";
@@ -70,8 +70,14 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
 
     /// The same webhook, parking what it can never apply in `rejected` (answered 200) instead
     /// of answering 500.
-    pub fn with_rejected(mut self, rejected: Arc<dyn RejectedEvents>) -> Self {
-        self.rejected = Some(rejected);
+    pub fn with_rejected(self, rejected: Arc<dyn RejectedEvents>) -> Self {
+        self.with_parking(Arc::new(LocalParking(rejected)))
+    }
+
+    /// The same webhook, parking what it can never apply in `parking` (answered 200 once it
+    /// is kept there): on AWS, the earn dead-letter queue.
+    pub fn with_parking(mut self, parking: Arc<dyn ParkRejected>) -> Self {
+        self.rejected = Some(parking);
         self
     }
 
@@ -116,7 +122,8 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
                     &event_type,
                     reason,
                     body,
-                );
+                )
+                .await;
             }
             Err(e) => {
                 warn!(provider = "stripe", error = %e, "webhook body is not an event");
