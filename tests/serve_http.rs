@@ -25,7 +25,10 @@ async fn start() -> Server {
 
 impl Server {
     async fn post(&self, body: &str) -> (StatusCode, Value) {
-        let res = reqwest::Client::new()
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .post(format!("{}/events", self.base))
             .header("content-type", "application/json")
             .body(body.to_owned())
@@ -37,7 +40,14 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -215,7 +225,10 @@ async fn when_a_request_is_rejected_then_nothing_is_applied() {
         ),
     ];
     for (body, content_type, status, code) in cases {
-        let res = reqwest::Client::new()
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .post(format!("{}/events", s.base))
             .header("content-type", content_type)
             .body(body)
