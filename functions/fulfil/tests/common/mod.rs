@@ -59,7 +59,10 @@ impl Clock for TestClock {
 pub async fn fresh_store(test: &str) -> (Arc<DynamoStore>, String) {
     let aws = saguaro_testkit::aws().await;
     let client = saguaro_testkit::dynamodb::counted_client(&aws, &RequestCounter::new());
-    let table = saguaro_testkit::dynamodb::fresh_table(&client, &format!("fulfil-{test}")).await;
+    let table = saguaro_testkit::unique_name(&format!("fulfil-{test}"));
+    saguaro_dynamodb::create_table_with_stream(&client, &table)
+        .await
+        .unwrap_or_else(|e| panic!("creating table {table}: {e:?}"));
     let described = client
         .describe_table()
         .table_name(&table)
@@ -69,7 +72,7 @@ pub async fn fresh_store(test: &str) -> (Arc<DynamoStore>, String) {
     let arn = described
         .table()
         .and_then(|t| t.latest_stream_arn())
-        .expect("the table has a stream (create_table enables it)")
+        .expect("the table has a stream (create_table_with_stream)")
         .to_owned();
     (Arc::new(DynamoStore::new(client, table)), arn)
 }
