@@ -294,3 +294,44 @@ async fn when_a_referred_customer_first_pays_then_the_referrer_is_credited() {
         "no currency known for host yet: the credit waits"
     );
 }
+
+#[tokio::test]
+async fn when_a_refund_drops_the_customer_out_of_gold_then_get_customer_no_longer_lists_the_lounge()
+{
+    let s = start().await;
+    let (status, _) = s
+        .post(&payment(
+            "evt-2001",
+            "c-77",
+            10_000_000,
+            "2026-11-05T10:00:00Z",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, body) = s.get("/customers/custom/c-77").await;
+    assert_eq!(body["tier"], json!("Gold"));
+    assert_eq!(
+        body["grants"],
+        json!(["early-access", "gold-lounge", "priority-support"])
+    );
+
+    let refund = json!({
+        "id": "evt-2002",
+        "type": "payment.refunded",
+        "customer": { "provider": "custom", "id": "c-77" },
+        "occurred_at": "2026-11-06T10:00:00Z",
+        "amount": { "minor": 10_000_000, "currency": "usd" },
+        "payment": "pay-evt-2001"
+    })
+    .to_string();
+    let (status, body) = s.post(&refund).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    let (_, body) = s.get("/customers/custom/c-77").await;
+    assert_eq!(body["tier"], json!("Member"), "{body}");
+    assert_eq!(
+        body["grants"],
+        json!([]),
+        "the tier's and its access reward's grants go"
+    );
+}
