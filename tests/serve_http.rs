@@ -25,7 +25,10 @@ async fn start() -> Server {
 
 impl Server {
     async fn post(&self, body: &str) -> (StatusCode, Value) {
-        let res = reqwest::Client::new()
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .post(format!("{}/events", self.base))
             .header("content-type", "application/json")
             .body(body.to_owned())
@@ -37,7 +40,14 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
     }
@@ -222,7 +232,10 @@ async fn when_a_request_is_rejected_then_nothing_is_applied() {
         ),
     ];
     for (body, content_type, status, code) in cases {
-        let res = reqwest::Client::new()
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .post(format!("{}/events", s.base))
             .header("content-type", content_type)
             .body(body)
@@ -286,5 +299,46 @@ async fn when_a_referred_customer_first_pays_then_the_referrer_is_credited() {
         host["balance"],
         json!(1000),
         "no currency known for host yet: the credit waits"
+    );
+}
+
+#[tokio::test]
+async fn when_a_refund_drops_the_customer_out_of_gold_then_get_customer_no_longer_lists_the_lounge()
+{
+    let s = start().await;
+    let (status, _) = s
+        .post(&payment(
+            "evt-2001",
+            "c-77",
+            10_000_000,
+            "2026-11-05T10:00:00Z",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (_, body) = s.get("/customers/custom/c-77").await;
+    assert_eq!(body["tier"], json!("Gold"));
+    assert_eq!(
+        body["grants"],
+        json!(["early-access", "gold-lounge", "priority-support"])
+    );
+
+    let refund = json!({
+        "id": "evt-2002",
+        "type": "payment.refunded",
+        "customer": { "provider": "custom", "id": "c-77" },
+        "occurred_at": "2026-11-06T10:00:00Z",
+        "amount": { "minor": 10_000_000, "currency": "usd" },
+        "payment": "pay-evt-2001"
+    })
+    .to_string();
+    let (status, body) = s.post(&refund).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+
+    let (_, body) = s.get("/customers/custom/c-77").await;
+    assert_eq!(body["tier"], json!("Member"), "{body}");
+    assert_eq!(
+        body["grants"],
+        json!([]),
+        "the tier's and its access reward's grants go"
     );
 }

@@ -70,7 +70,10 @@ impl Server {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> (StatusCode, Value) {
-        let mut req = reqwest::Client::new()
+        let mut req = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
             .post(format!("{}{path}", self.base))
             .body(body);
         for (k, v) in headers {
@@ -112,7 +115,14 @@ impl Server {
     }
 
     async fn get(&self, path: &str) -> (StatusCode, Value) {
-        let res = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        let res = saguaro_delivery::http::builder()
+            .unwrap()
+            .build()
+            .unwrap()
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = res.status();
         (status, res.json().await.unwrap_or(Value::Null))
     }

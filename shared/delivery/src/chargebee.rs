@@ -55,13 +55,17 @@ impl std::fmt::Debug for ChargebeeRewards {
 
 impl ChargebeeRewards {
     /// `base_url` without `/api/v2` (`https://acme.chargebee.com`, or a test server).
-    pub fn new(base_url: &str, api_key: Secret, catalog: ProductCatalog) -> Self {
-        Self {
-            client: http::client(),
+    pub fn new(
+        base_url: &str,
+        api_key: Secret,
+        catalog: ProductCatalog,
+    ) -> Result<Self, http::ClientError> {
+        Ok(Self {
+            client: http::client()?,
             base_url: base_url.trim_end_matches('/').to_owned(),
             api_key,
             catalog,
-        }
+        })
     }
 
     /// The site's default base URL.

@@ -1,4 +1,4 @@
-//! Saguaro's reward delivery adapters over plain HTTP (reqwest), behind the
+//! Saguaro's reward delivery adapters over HTTP and HTTPS (reqwest, rustls with *ring*), behind the
 //! [`saguaro_app::fulfil::RewardDelivery`] port (docs/design.md §7.3):
 //!
 //! - [`chargebee::ChargebeeRewards`]: billing credits as promotional credits, coupons on the
@@ -9,7 +9,7 @@
 //! Stripe's adapter is in `saguaro-stripe-api` (async-stripe is the Stripe client).
 
 pub mod chargebee;
-mod http;
+pub mod http;
 pub mod perk;
 pub mod signing;
 

@@ -52,16 +52,22 @@ impl std::fmt::Debug for PerkRewards {
 }
 
 impl PerkRewards {
-    pub fn new(secrets: SecretSource) -> Self {
+    /// The adapter with the public-roots client ([`http::client`]).
+    pub fn new(secrets: SecretSource) -> Result<Self, http::ClientError> {
+        Ok(Self::with_client(http::client()?, secrets))
+    }
+
+    /// The adapter over `client` (one from [`http::client_trusting`] in tests).
+    pub fn with_client(client: reqwest::Client, secrets: SecretSource) -> Self {
         Self {
-            client: http::client(),
+            client,
             secrets,
             delays: RETRY_DELAYS.to_vec(),
         }
     }
 
     /// Secrets from the process environment.
-    pub fn from_env() -> Self {
+    pub fn from_env() -> Result<Self, http::ClientError> {
         Self::new(Arc::new(|name| std::env::var(name).ok()))
     }
 

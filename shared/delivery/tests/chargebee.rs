@@ -31,11 +31,9 @@ const CREDIT_FORM: &str = "customer_id=cus_1&amount=2000&currency_code=USD\
 
 fn deliveries(server: &MockServer) -> Deliveries {
     Deliveries {
-        chargebee: Some(Arc::new(ChargebeeRewards::new(
-            &server.uri(),
-            Secret::new(KEY),
-            ProductCatalog::V2,
-        ))),
+        chargebee: Some(Arc::new(
+            ChargebeeRewards::new(&server.uri(), Secret::new(KEY), ProductCatalog::V2).unwrap(),
+        )),
         ..Deliveries::default()
     }
 }
@@ -261,7 +259,8 @@ async fn when_the_fulfiler_dies_after_chargebee_accepted_then_recovery_finds_the
             .await
             .unwrap()
     );
-    let adapter = ChargebeeRewards::new(&server.uri(), Secret::new(KEY), ProductCatalog::V2);
+    let adapter =
+        ChargebeeRewards::new(&server.uri(), Secret::new(KEY), ProductCatalog::V2).unwrap();
     assert!(matches!(
         adapter.send(&original, 1).await,
         Sent::Delivered(_)

@@ -61,6 +61,7 @@ fn deliveries() -> Deliveries {
     let perk = PerkRewards::new(Arc::new(|name| {
         (name == "PERK_ACME").then(|| SECRET.to_owned())
     }))
+    .unwrap()
     .with_retry_delays(vec![Duration::from_millis(10)]);
     Deliveries {
         perk: Some(Arc::new(perk)),

@@ -514,6 +514,69 @@ on_tier = "Gold"
 }
 
 #[test]
+fn when_a_refund_drops_the_customer_below_the_tier_then_its_access_grant_is_removed_until_they_return()
+ {
+    let p = program(
+        r#"
+[[earn]]
+id = "spend"
+on = "payment.succeeded"
+per_amount = { usd = 100 }
+[[tiers]]
+name = "Member"
+min_points = 0
+[[tiers]]
+name = "Gold"
+min_points = 100
+[[tiers]]
+name = "Platinum"
+min_points = 1000
+[[rewards]]
+id = "lounge"
+kind = "access"
+grant = "lounge"
+on_tier = "Gold"
+"#,
+    );
+    let gold = run(&p, &[pay("a", "2026-05-01T12:00:00Z", 15_000, "usd")]);
+    assert_eq!(gold.state.tier.as_deref(), Some("Gold"));
+    assert!(gold.state.grants.contains("lounge"));
+
+    // 150 qualifying points, 60 refunded: 90 < 100, back to Member: the lounge goes.
+    let dropped = run(
+        &p,
+        &[
+            pay("a", "2026-05-01T12:00:00Z", 15_000, "usd"),
+            refund("r", "2026-05-02T12:00:00Z", "a", 6_000),
+        ],
+    );
+    assert_eq!(dropped.state.tier.as_deref(), Some("Member"));
+    assert!(
+        !dropped.state.grants.contains("lounge"),
+        "{:?}",
+        dropped.state.grants
+    );
+    assert_eq!(
+        dropped.rewards.len(),
+        1,
+        "the row that gave it stays, delivered or not"
+    );
+
+    // Higher tiers keep it; coming back to Gold gives it back without a second row.
+    let back = run(
+        &p,
+        &[
+            pay("a", "2026-05-01T12:00:00Z", 15_000, "usd"),
+            refund("r", "2026-05-02T12:00:00Z", "a", 6_000),
+            pay("b", "2026-05-03T12:00:00Z", 100_000, "usd"),
+        ],
+    );
+    assert_eq!(back.state.tier.as_deref(), Some("Platinum"));
+    assert!(back.state.grants.contains("lounge"));
+    assert_eq!(back.rewards.len(), 1);
+}
+
+#[test]
 fn when_referred_customer_first_pays_then_referrer_is_credited_once_through_a_follow_up() {
     let p = program(
         r#"

@@ -24,4 +24,4 @@ mod table;
 pub use counter::RequestCounter;
 pub use error::{Error, Result};
 pub use store::{DEFAULT_MARKER_TTL, DynamoStore, MAX_ITEM_BYTES, MAX_TRANSACTION_ITEMS};
-pub use table::create_table;
+pub use table::{create_table, create_table_with_stream};

@@ -19,6 +19,7 @@
 //!           - { AttributeName: gsi1pk, KeyType: HASH }
 //!           - { AttributeName: gsi1sk, KeyType: RANGE }
 //!         Projection: { ProjectionType: ALL }
+//!     StreamSpecification: { StreamViewType: NEW_IMAGE }
 //!     TimeToLiveSpecification: { AttributeName: ttl, Enabled: true }
 //!     PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }
 //! ```
@@ -29,7 +30,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use crate::error::{Error, Result};
@@ -38,10 +40,21 @@ use crate::keys;
 /// How long to wait for a new table to become active.
 const ACTIVE_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Creates the Saguaro table `name` (on-demand, `gsi1`, TTL on [`keys::TTL`]) and waits
+/// Creates the Saguaro table `name` (on-demand, `gsi1`, TTL on [`keys::TTL`]), without the
+/// stream (tests that do not read it spare moto the bookkeeping), and waits
 /// until it is active. For tests and local set-ups; deployed stacks get the table from
 /// `template.yaml` (see the module documentation for the equivalent declaration).
 pub async fn create_table(client: &Client, name: &str) -> Result<()> {
+    create(client, name, false).await
+}
+
+/// [`create_table`] with the `NEW_IMAGE` stream the deployed table has (the fulfil
+/// function's event source), for tests that read the stream.
+pub async fn create_table_with_stream(client: &Client, name: &str) -> Result<()> {
+    create(client, name, true).await
+}
+
+async fn create(client: &Client, name: &str, stream: bool) -> Result<()> {
     let string_attr = |attr: &str| {
         AttributeDefinition::builder()
             .attribute_name(attr)
@@ -78,6 +91,17 @@ pub async fn create_table(client: &Client, name: &str) -> Result<()> {
         .key_schema(key(keys::PK, KeyType::Hash)?)
         .key_schema(key(keys::SK, KeyType::Range)?)
         .global_secondary_indexes(gsi)
+        .set_stream_specification(
+            stream
+                .then(|| {
+                    StreamSpecification::builder()
+                        .stream_enabled(true)
+                        .stream_view_type(StreamViewType::NewImage)
+                        .build()
+                        .map_err(|e| Error::sdk("CreateTable", e))
+                })
+                .transpose()?,
+        )
         .send()
         .await
         .map_err(|e| Error::sdk("CreateTable", e))?;

@@ -97,7 +97,8 @@ fn body(n: usize) -> String {
 
 /// Posts events `from..to` over `CONNECTIONS` concurrent connections; the elapsed time.
 async fn post(base: &str, from: usize, to: usize) -> Duration {
-    let client = reqwest::Client::builder()
+    let client = saguaro_delivery::http::builder()
+        .unwrap()
         .pool_max_idle_per_host(CONNECTIONS)
         .timeout(Duration::from_secs(30))
         .build()

@@ -44,11 +44,14 @@ const QUEUE: usize = 1024;
 /// The delivery adapters the environment configures, and why the others are missing.
 pub fn deliveries_from_env(env: &Env) -> Result<Deliveries, ConfigError> {
     let mut d = Deliveries {
-        perk: Some(Arc::new(PerkRewards::from_env())),
         stripe_missing: format!("{STRIPE_API_KEY} is not set"),
         chargebee_missing: format!("{CHARGEBEE_SITE} and {CHARGEBEE_API_KEY} are not both set"),
         ..Deliveries::default()
     };
+    match PerkRewards::from_env() {
+        Ok(perk) => d.perk = Some(Arc::new(perk)),
+        Err(e) => d.perk_missing = format!("cannot build the perk client: {e}"),
+    }
     if let Some(key) = env.stripe_api_key()? {
         let base = env
             .optional(STRIPE_API_BASE_URL)?
@@ -63,11 +66,10 @@ pub fn deliveries_from_env(env: &Env) -> Result<Deliveries, ConfigError> {
     let base = env.optional(CHARGEBEE_API_BASE_URL)?;
     if let (Some(site), Some(key)) = (site, key) {
         let base = base.unwrap_or_else(|| ChargebeeRewards::site_url(site.trim()));
-        d.chargebee = Some(Arc::new(ChargebeeRewards::new(
-            &base,
-            Secret::new(key.trim()),
-            ProductCatalog::V2,
-        )));
+        match ChargebeeRewards::new(&base, Secret::new(key.trim()), ProductCatalog::V2) {
+            Ok(c) => d.chargebee = Some(Arc::new(c)),
+            Err(e) => d.chargebee_missing = format!("cannot build the Chargebee client: {e}"),
+        }
     }
     Ok(d)
 }

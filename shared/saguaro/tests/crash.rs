@@ -55,7 +55,8 @@ async fn post_all(
     pending: Arc<Mutex<VecDeque<Posted>>>,
     acked: Arc<Mutex<HashSet<String>>>,
 ) -> Vec<Posted> {
-    let client = reqwest::Client::builder()
+    let client = saguaro_delivery::http::builder()
+        .unwrap()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
@@ -181,7 +182,7 @@ fn when_serve_runs_then_another_process_opens_the_same_data_dir_and_reads() {
     let data = dir.path().join("data");
     let serve = Serve::start(&program, &["--data", data.to_str().unwrap()]);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let client = reqwest::Client::new();
+    let client = saguaro_delivery::http::builder().unwrap().build().unwrap();
     let post = |id: &'static str, minor: i64| {
         let (client, base) = (client.clone(), serve.base.clone());
         async move {

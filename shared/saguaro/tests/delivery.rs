@@ -65,7 +65,10 @@ async fn pay(base: &str, provider: &str, id: &str) {
         "amount": { "minor": 10_000, "currency": "usd" },
         "payment": format!("pay-{id}"),
     });
-    let res = reqwest::Client::new()
+    let res = saguaro_delivery::http::builder()
+        .unwrap()
+        .build()
+        .unwrap()
         .post(format!("{base}/events"))
         .header("content-type", "application/json")
         .body(event.to_string())
@@ -76,7 +79,12 @@ async fn pay(base: &str, provider: &str, id: &str) {
 }
 
 async fn rewards(base: &str, provider: &str, id: &str) -> Vec<Value> {
-    let body: Value = reqwest::get(format!("{base}/customers/{provider}/{id}/rewards"))
+    let body: Value = saguaro_delivery::http::builder()
+        .unwrap()
+        .build()
+        .unwrap()
+        .get(format!("{base}/customers/{provider}/{id}/rewards"))
+        .send()
         .await
         .unwrap()
         .json()

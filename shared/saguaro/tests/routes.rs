@@ -33,7 +33,11 @@ async fn send(
     path: &str,
     body: Option<String>,
 ) -> (StatusCode, Option<String>, Value) {
-    let mut req = reqwest::Client::new().request(method, format!("{base}{path}"));
+    let mut req = saguaro_delivery::http::builder()
+        .unwrap()
+        .build()
+        .unwrap()
+        .request(method, format!("{base}{path}"));
     if let Some(body) = body {
         req = req.header("content-type", "application/json").body(body);
     }

@@ -292,12 +292,25 @@ impl<S: RewardStore, D: RewardDelivery> Fulfiler<S, D> {
     /// record or in-process attempt was lost, or their last attempt failed). Returns what
     /// each came to.
     pub async fn sweep(&self, limit: usize) -> Result<Vec<(RewardRef, Done)>, StoreError> {
+        self.sweep_within(limit, None).await
+    }
+
+    /// [`Fulfiler::sweep`], starting no row after `until` (a Lambda's deadline less a
+    /// margin): the rows not reached are still waiting, for the next sweep.
+    pub async fn sweep_within(
+        &self,
+        limit: usize,
+        until: Option<std::time::Instant>,
+    ) -> Result<Vec<(RewardRef, Done)>, StoreError> {
         let due = self
             .store
             .waiting_rewards(self.clock.now() - SWEEP_AFTER, limit)
             .await?;
         let mut out = Vec::with_capacity(due.len());
         for (at, _) in due {
+            if until.is_some_and(|until| std::time::Instant::now() >= until) {
+                break;
+            }
             let done = self.fulfil(&at).await?;
             out.push((at, done));
         }

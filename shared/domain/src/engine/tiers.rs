@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use jiff::{Span, Timestamp};
 
 use super::{Result, Run, checked};
-use crate::program::{Program, TierWindow};
+use crate::program::{Program, RewardKind, RewardTrigger, TierWindow};
 use crate::state::CustomerState;
 
 /// Monthly qualifying buckets older than this are dropped (the rolling window needs 12).
@@ -79,7 +79,8 @@ impl Run<'_> {
     }
 
     /// The tier after the event; a tier entered for the first time issues its `on_tier`
-    /// rewards.
+    /// rewards. Then the grants of `on_tier` access rewards follow the tier
+    /// ([`Run::sync_tier_grants`]).
     pub(super) fn recompute_tier(&mut self) -> Result<()> {
         let qualifying = qualifying_at(self.program, &self.state, self.local.date())?;
         let tier = self.program.tier_for(qualifying).map(|t| t.name.clone());
@@ -89,6 +90,7 @@ impl Run<'_> {
             self.issue_tier_rewards(name)?;
         }
         self.state.tier = tier;
+        self.sync_tier_grants();
         Ok(())
     }
 
@@ -130,6 +132,33 @@ impl Run<'_> {
             self.state.tier_review_on = leaves.yesterday().ok();
         }
         Ok(())
+    }
+
+    /// An `on_tier` access reward's grant is held while the customer is in its tier or a
+    /// higher one (tiers rank by `min_points`, as in the file), once that tier was reached:
+    /// dropping below it (a refund, the rolling window) removes the grant, coming back gives
+    /// it back (without a new outbox row: the tier reward is issued once). A grant name that
+    /// a tier reward gives is the tier's, even if a cost reward gives the same name.
+    /// Bounded by the program's rewards.
+    fn sync_tier_grants(&mut self) {
+        let rank = |name: &str| self.program.tiers.iter().position(|t| t.name == name);
+        let current = self.state.tier.as_deref().and_then(rank);
+        for reward in &self.program.rewards {
+            let (RewardKind::Access, RewardTrigger::OnTier(tier), Some(grant)) =
+                (reward.kind, &reward.trigger, &reward.grant)
+            else {
+                continue;
+            };
+            let held = self.state.tiers_reached.contains(tier)
+                && matches!((current, rank(tier)), (Some(c), Some(t)) if c >= t);
+            if held {
+                if !self.state.grants.contains(grant) {
+                    self.state.grants.insert(grant.clone());
+                }
+            } else {
+                self.state.grants.remove(grant);
+            }
+        }
     }
 
     /// Drops the monthly buckets the rolling window can no longer reach.
