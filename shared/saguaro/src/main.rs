@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use saguaro::{LocalStore, Runner, Timeouts, WebhookSecrets};
+use saguaro::{LocalStore, Runner, Timeouts, WebhookSecrets, program_error};
 use saguaro_app::config::{
     CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, ConfigError, Env, STRIPE_API_KEY,
     STRIPE_WEBHOOK_SECRET, load_program, unless_missing,
@@ -61,18 +61,6 @@ impl ServeEnv {
     }
 }
 
-/// A program file `check` or `serve` cannot use, said as a compiler says it
-/// (`FILE: line N: ...`), with the cause on the same line: a terminal has no log to look in.
-fn program_error(e: &ConfigError) -> String {
-    match e {
-        ConfigError::ReadProgram { path, source, .. } => {
-            format!("cannot read {}: {source}", path.display())
-        }
-        ConfigError::Program { path, source } => format!("{}: {source}", path.display()),
-        other => other.to_string(),
-    }
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "saguaro",
@@ -114,6 +102,25 @@ enum Command {
     },
     /// Validate a program file without running anything.
     Check { file: PathBuf },
+    /// Apply a history of events to a program, as production would, and report what it
+    /// would have done: points per month, tiers, rewards and their cost, liability.
+    Simulate {
+        /// The program file.
+        #[arg(long)]
+        program: PathBuf,
+        /// The history: events in the POST /events format, one JSON object a line, any order.
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// A second program to run on the same history, reported side by side.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        /// The last day simulated (program timezone); later events are not applied.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<jiff::civil::Date>,
+        /// Write the summary and every customer's final balance, qualifying points and tier.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+    },
     /// Prints the webhook deliveries `saguaro serve` parked because they can never be applied
     /// (newest first, one JSON object a line), from the data directory's `rejected.jsonl`.
     Rejected {
@@ -129,9 +136,47 @@ fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Batch commands log nothing unless `RUST_LOG` asks (a history can hold thousands of
+/// refunds of unknown payments, each worth a warning on a live system, not here).
+fn init_logs_if_asked() {
+    if let Ok(filter) = EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_env_filter(filter)
+            .init();
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Simulate {
+            program,
+            events,
+            compare,
+            until,
+            json,
+        } => {
+            init_logs_if_asked();
+            let opts = saguaro::simulate::Options {
+                program,
+                events,
+                compare,
+                until,
+                json,
+            };
+            match saguaro::simulate::execute(&opts) {
+                Ok(outcome) => {
+                    print!("{}", saguaro::simulate::text::outcome(&outcome));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}", saguaro::simulate::describe(&e));
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Rejected { data, limit } => match RejectedFile::in_dir(&data).newest(limit) {
             Ok(list) => {
                 if list.is_empty() {

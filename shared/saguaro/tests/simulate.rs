@@ -1,0 +1,337 @@
+//! `saguaro simulate` through the binary, on a small history whose numbers are worked out by
+//! hand below: caps, a promotion, a tier multiplier, a refund, a billing credit, a duplicate
+//! and an event the engine refuses; then `--compare` with a second program, the same run
+//! twice giving the same bytes, and a history with bad lines.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // in tests a failed unwrap is a failed test
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn saguaro() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_saguaro"))
+}
+
+fn dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("saguaro-simulate-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Program A: one point per dollar capped at 50 a month, 10 on subscribing, Gold (×2) from
+/// 100 qualifying points, double points on payments in March 2026, a 5.00 usd credit for 100
+/// points. UTC, so that days and months are plain.
+const BASE: &str = r#"
+[program]
+name = "Base"
+timezone = "UTC"
+
+[[earn]]
+id = "spend"
+on = "payment.succeeded"
+per_amount = { usd = 100 }
+cap = { points = 50, per = "month" }
+
+[[earn]]
+id = "welcome"
+on = "subscription.created"
+points = 10
+
+[[tiers]]
+name = "Member"
+min_points = 0
+
+[[tiers]]
+name = "Gold"
+min_points = 100
+multiplier = "2"
+
+[[promotions]]
+id = "spring"
+starts = 2026-03-01
+ends = 2026-04-01
+multiplier = "2"
+applies_to = ["payment.succeeded"]
+
+[[rewards]]
+id = "credit"
+kind = "billing_credit"
+cost = 100
+value = { usd = 500 }
+"#;
+
+/// Program B: the same without the cap and without the promotion.
+fn compare_program() -> String {
+    BASE.replace("name = \"Base\"", "name = \"No cap\"")
+        .replace("cap = { points = 50, per = \"month\" }\n", "")
+        .replace(
+            "[[promotions]]\nid = \"spring\"\nstarts = 2026-03-01\nends = 2026-04-01\nmultiplier = \"2\"\napplies_to = [\"payment.succeeded\"]\n",
+            "",
+        )
+}
+
+fn pay(id: &str, customer: &str, at: &str, minor: i64, payment: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","type":"payment.succeeded","customer":{{"provider":"custom","id":"{customer}"}},"occurred_at":"{at}","amount":{{"minor":{minor},"currency":"usd"}},"payment":"{payment}","subscription":{{"id":"sub-{customer}","plan":"basic","status":"active","started_at":"2026-01-05T09:00:00Z"}}}}"#
+    )
+}
+
+fn refund(id: &str, customer: &str, at: &str, minor: i64, currency: &str, payment: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","type":"payment.refunded","customer":{{"provider":"custom","id":"{customer}"}},"occurred_at":"{at}","amount":{{"minor":{minor},"currency":"{currency}"}},"payment":"{payment}"}}"#
+    )
+}
+
+/// The history, deliberately out of order (the simulator sorts by time).
+fn history() -> String {
+    [
+        pay("a5", "a", "2026-04-02T10:00:00Z", 3000, "pay-a5"),
+        r#"{"id":"a0","type":"subscription.created","customer":{"provider":"custom","id":"a"},"occurred_at":"2026-01-05T09:00:00Z","subscription":{"id":"sub-a","plan":"basic","status":"active","started_at":"2026-01-05T09:00:00Z"}}"#.to_owned(),
+        pay("a1", "a", "2026-01-10T10:00:00Z", 3000, "pay-a1"),
+        pay("a2", "a", "2026-01-20T10:00:00Z", 4000, "pay-a2"),
+        pay("a3", "a", "2026-02-10T10:00:00Z", 2500, "pay-a3"),
+        String::new(),
+        pay("b1", "b", "2026-02-01T10:00:00Z", 1500, "pay-b1"),
+        pay("a4", "a", "2026-03-10T10:00:00Z", 2000, "pay-a4"),
+        refund("a4-r", "a", "2026-03-15T10:00:00Z", 1000, "usd", "pay-a4"),
+        // The same event again: a duplicate, nothing changes.
+        pay("a1", "a", "2026-01-10T10:00:00Z", 3000, "pay-a1"),
+        // A refund in another currency than its payment: refused, listed with its line (11).
+        refund("b1-r", "b", "2026-02-03T10:00:00Z", 500, "eur", "pay-b1"),
+    ]
+    .join("\n")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(args: &[&str]) -> (String, String) {
+    let out = saguaro().args(args).output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    (stdout, stderr)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn month(summary: &Value, m: &str) -> Value {
+    summary["months"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["month"] == m)
+        .unwrap_or_else(|| panic!("no month {m} in {summary}"))
+        .clone()
+}
+
+/// `[earned, granted, redeemed, reversed, expired, outstanding]` of a month.
+fn points(m: &Value) -> [i64; 6] {
+    [
+        "earned",
+        "granted",
+        "redeemed",
+        "reversed",
+        "expired",
+        "outstanding",
+    ]
+    .map(|k| m[k].as_i64().unwrap_or_else(|| panic!("{k} in {m}")))
+}
+
+fn tiers(m: &Value) -> (i64, i64) {
+    (
+        m["tiers"]["Member"].as_i64().unwrap(),
+        m["tiers"]["Gold"].as_i64().unwrap(),
+    )
+}
+
+fn customer(summary: &Value, id: &str) -> (i64, i64, String) {
+    let c = summary["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["customer"]["id"] == id)
+        .unwrap_or_else(|| panic!("no customer {id}"));
+    (
+        c["balance"].as_i64().unwrap(),
+        c["qualifying_points"].as_i64().unwrap(),
+        c["tier"].as_str().unwrap_or("-").to_owned(),
+    )
+}
+
+#[test]
+fn when_a_history_is_simulated_then_every_figure_is_the_hand_computed_one() {
+    let dir = dir("base");
+    let program = write(&dir, "base.toml", BASE);
+    let events = write(&dir, "history.jsonl", &history());
+    let json = dir.join("summary.json");
+    let (stdout, _) = run(&[
+        "simulate",
+        "--program",
+        program.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("Base (version"), "{stdout}");
+    let s = read_json(&json);
+
+    // Events: 10 lines (one blank line skipped); a1 twice (a duplicate), b1-r refused.
+    assert_eq!(s["events"]["read"], 10);
+    assert_eq!(s["events"]["applied"], 8);
+    assert_eq!(s["events"]["duplicates"], 1);
+    assert_eq!(s["events"]["rejected"], 1);
+    assert_eq!(s["rejected"][0]["line"], 11);
+    assert_eq!(s["rejected"][0]["event_id"], "b1-r");
+    assert_eq!(s["from"], "2026-01-05");
+    assert_eq!(s["until"], "2026-04-02");
+
+    // January. a0: welcome 10 (a is a Member, ×1). a1: 30.00 usd → 30 (cap used 30 of 50).
+    // a2: 40.00 → 40, but only 20 left under the monthly cap → 20. a: 60.
+    assert_eq!(points(&month(&s, "2026-01")), [60, 0, 0, 0, 0, 60]);
+    assert_eq!(tiers(&month(&s, "2026-01")), (1, 0));
+    // February. b1: 15.00 → 15 (b: 15). a3: 25.00 → 25 (new month, new cap; a: 85).
+    // b1-r is refused: a refund in eur of a usd payment.
+    assert_eq!(points(&month(&s, "2026-02")), [40, 0, 0, 0, 0, 100]);
+    assert_eq!(tiers(&month(&s, "2026-02")), (2, 0));
+    // March. a4: 20.00 × 2 (spring) = 40, under the cap; a is still a Member before the
+    // event (85 < 100), so ×1: a 125, qualifying 125 → Gold. The credit costs 100: redeemed
+    // once (5.00 usd), a 25. a4-r: 10.00 of 20.00 refunded → floor(40 × 1000 / 2000) = 20
+    // reversed: a 5, qualifying 105 (still Gold). Outstanding 100 + 40 − 100 − 20 = 20.
+    assert_eq!(points(&month(&s, "2026-03")), [40, 0, 100, 20, 0, 20]);
+    assert_eq!(tiers(&month(&s, "2026-03")), (1, 1));
+    // April. a5: 30.00 × 2 (Gold) = 60, capped at 50: a 55, qualifying 155.
+    assert_eq!(points(&month(&s, "2026-04")), [50, 0, 0, 0, 0, 70]);
+    assert_eq!(tiers(&month(&s, "2026-04")), (1, 1));
+    assert_eq!(month(&s, "2026-03")["rewards"], 1);
+
+    // Totals: earned 60 + 40 + 40 + 50 = 190; 190 − 100 − 20 = 70 outstanding.
+    assert_eq!(s["totals"]["earned"], 190);
+    assert_eq!(s["totals"]["redeemed"], 100);
+    assert_eq!(s["totals"]["reversed"], 20);
+    assert_eq!(s["totals"]["outstanding"], 70);
+    // One credit: 100 points, 5.00 usd.
+    assert_eq!(s["rewards"][0]["id"], "credit");
+    assert_eq!(s["rewards"][0]["issued"], 1);
+    assert_eq!(s["rewards"][0]["points"], 100);
+    assert_eq!(s["rewards"][0]["value"]["usd"], 500);
+    // Liability at 500 minor units per 100 points: a floor(55 × 5) = 275, b 75 → 350.
+    assert_eq!(s["liability"]["value"]["usd"], 350);
+    assert_eq!(s["liability"]["points_valued"], 70);
+    assert_eq!(s["liability"]["points_without_rate"], 0);
+    // Top earners: a earned 10 + 30 + 20 + 25 + 40 + 50 = 175, b 15.
+    assert_eq!(s["top_earners"][0]["customer"]["id"], "a");
+    assert_eq!(s["top_earners"][0]["earned"], 175);
+    assert_eq!(s["top_earners"][1]["earned"], 15);
+    // Final standing.
+    assert_eq!(customer(&s, "a"), (55, 155, "Gold".to_owned()));
+    assert_eq!(customer(&s, "b"), (15, 15, "Member".to_owned()));
+}
+
+#[test]
+fn when_two_programs_are_compared_then_both_are_reported_with_the_differences() {
+    let dir = dir("compare");
+    let base = write(&dir, "base.toml", BASE);
+    let other = write(&dir, "nocap.toml", &compare_program());
+    let events = write(&dir, "history.jsonl", &history());
+    let json = dir.join("compare.json");
+    let (stdout, _) = run(&[
+        "simulate",
+        "--program",
+        base.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--compare",
+        other.to_str().unwrap(),
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert!(stdout.contains("difference (No cap − Base)"), "{stdout}");
+    let c = read_json(&json);
+    assert_eq!(c["base"]["totals"]["earned"], 190);
+    let b = &c["compare"];
+    // Without the cap or the promotion. January: 10 + 30 + 40 = 80.
+    assert_eq!(points(&month(b, "2026-01")), [80, 0, 0, 0, 0, 80]);
+    // February: b 15; a3 25 → a 105 → Gold, and the credit is redeemed (a 5).
+    assert_eq!(points(&month(b, "2026-02")), [40, 0, 100, 0, 0, 20]);
+    assert_eq!(tiers(&month(b, "2026-02")), (1, 1));
+    // March: a4 20.00 × 2 (Gold, no promotion) = 40 (a 45); a4-r reverses
+    // floor(40 × 1000 / 2000) = 20 (a 25).
+    assert_eq!(points(&month(b, "2026-03")), [40, 0, 0, 20, 0, 40]);
+    // April: a5 30.00 × 2 = 60, no cap: a 85.
+    assert_eq!(points(&month(b, "2026-04")), [60, 0, 0, 0, 0, 100]);
+    assert_eq!(customer(b, "a"), (85, 185, "Gold".to_owned()));
+    // Differences: earned 220 − 190 = 30, outstanding 100 − 70 = 30; liability
+    // (85 + 15) × 5 = 500 against 350: +150 usd; only a ends with another balance.
+    let d = &c["difference"];
+    assert_eq!(d["totals"]["earned"], 30);
+    assert_eq!(d["totals"]["outstanding"], 30);
+    assert_eq!(d["totals"]["redeemed"], 0);
+    assert_eq!(d["liability"]["usd"], 150);
+    assert_eq!(d["customers_with_another_balance"], 1);
+}
+
+#[test]
+fn when_the_same_simulation_runs_twice_then_the_outputs_are_the_same_bytes() {
+    let dir = dir("twice");
+    let base = write(&dir, "base.toml", BASE);
+    let other = write(&dir, "nocap.toml", &compare_program());
+    let events = write(&dir, "history.jsonl", &history());
+    let mut outputs = Vec::new();
+    for i in 0..2 {
+        let json = dir.join(format!("run{i}.json"));
+        let (stdout, _) = run(&[
+            "simulate",
+            "--program",
+            base.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+            "--compare",
+            other.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ]);
+        outputs.push((stdout, std::fs::read(&json).unwrap()));
+    }
+    assert!(!outputs[0].1.is_empty());
+    assert_eq!(outputs[0], outputs[1]);
+}
+
+#[test]
+fn when_the_history_has_bad_lines_then_simulate_exits_1_naming_each_line() {
+    let dir = dir("bad");
+    let base = write(&dir, "base.toml", BASE);
+    let text = format!(
+        "{}\n{{\"id\": 1}}\n{}\nnot json\n",
+        pay("a1", "a", "2026-01-10T10:00:00Z", 3000, "pay-a1"),
+        pay("a2", "a", "2026-01-20T10:00:00Z", -5, "pay-a2"),
+    );
+    let events = write(&dir, "bad.jsonl", &text);
+    let out = saguaro()
+        .args([
+            "simulate",
+            "--program",
+            base.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 line(s) are not events"), "{err}");
+    for line in ["line 2: ", "line 3: ", "line 4: "] {
+        assert!(err.contains(line), "{line} in {err}");
+    }
+    assert!(err.contains("amount.minor must not be negative"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
