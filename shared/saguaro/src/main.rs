@@ -120,6 +120,9 @@ enum Command {
         /// Write the summary and every customer's final balance, qualifying points and tier.
         #[arg(long, value_name = "FILE")]
         json: Option<PathBuf>,
+        /// Write a self-contained HTML report (charts as inline SVG, tables below).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
     },
     /// Prints the webhook deliveries `saguaro serve` parked because they can never be applied
     /// (newest first, one JSON object a line), from the data directory's `rejected.jsonl`.
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
             compare,
             until,
             json,
+            report,
         } => {
             init_logs_if_asked();
             let opts = saguaro::simulate::Options {
@@ -165,6 +169,7 @@ fn main() -> ExitCode {
                 compare,
                 until,
                 json,
+                report,
             };
             match saguaro::simulate::execute(&opts) {
                 Ok(outcome) => {

@@ -15,6 +15,7 @@
 //! nothing depends on a clock, a hash order or a thread.
 
 pub mod history;
+pub mod report;
 pub mod run;
 pub mod summary;
 pub mod tally;
@@ -64,6 +65,7 @@ pub struct Options {
     pub compare: Option<PathBuf>,
     pub until: Option<Date>,
     pub json: Option<PathBuf>,
+    pub report: Option<PathBuf>,
 }
 
 /// What a run produced: one summary, or two compared.
@@ -132,6 +134,13 @@ pub fn execute(opts: &Options) -> Result<Outcome, SimulateError> {
         }
         .unwrap_or_default();
         write(path, &bytes)?;
+    }
+    if let Some(path) = &opts.report {
+        let page = match &outcome {
+            Outcome::One(s) => report::one(s),
+            Outcome::Two(c) => report::two(c),
+        };
+        write(path, page.as_bytes())?;
     }
     Ok(outcome)
 }
