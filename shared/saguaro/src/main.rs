@@ -124,6 +124,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
+    /// Write a provider's history (subscriptions, payments, refunds since DATE) to stdout as
+    /// events in the POST /events format, one a line, for `simulate`.
+    Import {
+        #[command(subcommand)]
+        provider: ImportProvider,
+    },
     /// Prints the webhook deliveries `saguaro serve` parked because they can never be applied
     /// (newest first, one JSON object a line), from the data directory's `rejected.jsonl`.
     Rejected {
@@ -133,6 +139,84 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportProvider {
+    /// Stripe (STRIPE_API_KEY; STRIPE_API_BASE_URL to use another server).
+    Stripe {
+        /// The first day to read (UTC midnight).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: jiff::civil::Date,
+        /// The program's `referral_key` (metadata naming the referrer).
+        #[arg(long, value_name = "KEY")]
+        referral_key: Option<String>,
+    },
+}
+
+fn import(provider: ImportProvider) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = runtime.block_on(async {
+        match provider {
+            ImportProvider::Stripe {
+                since,
+                referral_key,
+            } => {
+                let key = std::env::var(STRIPE_API_KEY)
+                    .map_err(|_| saguaro::import::ImportError::Missing(STRIPE_API_KEY))?;
+                let base = std::env::var("STRIPE_API_BASE_URL")
+                    .unwrap_or_else(|_| saguaro::import::stripe::DEFAULT_BASE_URL.to_owned());
+                let mut api = saguaro::import::stripe::fetcher(&base, &key)?;
+                let since = since
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .map(|z| z.timestamp())
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                let bar = saguaro::import::spinner("stripe");
+                let report = saguaro::import::stripe::import(
+                    &mut api,
+                    since,
+                    referral_key.as_deref(),
+                    &mut out,
+                    &bar,
+                )
+                .await;
+                bar.finish_and_clear();
+                report
+            }
+        }
+    });
+    let flushed = std::io::Write::flush(&mut out);
+    match (result, flushed) {
+        (Ok(report), Ok(())) => {
+            eprintln!("{}", report.describe());
+            ExitCode::SUCCESS
+        }
+        (Err(e), _) => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                msg.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+        (_, Err(e)) => {
+            eprintln!("error: cannot write the history: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn millis(d: Duration) -> u64 {
@@ -154,6 +238,10 @@ fn init_logs_if_asked() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Import { provider } => {
+            init_logs_if_asked();
+            import(provider)
+        }
         Command::Simulate {
             program,
             events,
