@@ -152,6 +152,22 @@ enum ImportProvider {
         #[arg(long, value_name = "KEY")]
         referral_key: Option<String>,
     },
+    /// Chargebee (CHARGEBEE_SITE and CHARGEBEE_API_KEY; CHARGEBEE_API_BASE_URL to use
+    /// another server).
+    Chargebee {
+        /// The first day to read (UTC midnight).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: jiff::civil::Date,
+        /// The program's `referral_key` (the custom field `cf_<key>` naming the referrer).
+        #[arg(long, value_name = "KEY")]
+        referral_key: Option<String>,
+    },
+}
+
+fn utc_midnight(d: jiff::civil::Date) -> jiff::Timestamp {
+    d.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 fn import(provider: ImportProvider) -> ExitCode {
@@ -186,6 +202,31 @@ fn import(provider: ImportProvider) -> ExitCode {
                 let report = saguaro::import::stripe::import(
                     &mut api,
                     since,
+                    referral_key.as_deref(),
+                    &mut out,
+                    &bar,
+                )
+                .await;
+                bar.finish_and_clear();
+                report
+            }
+            ImportProvider::Chargebee {
+                since,
+                referral_key,
+            } => {
+                let env = |name: &'static str| {
+                    std::env::var(name).map_err(|_| saguaro::import::ImportError::Missing(name))
+                };
+                let key = env("CHARGEBEE_API_KEY")?;
+                let base = match std::env::var("CHARGEBEE_API_BASE_URL") {
+                    Ok(base) => base,
+                    Err(_) => format!("https://{}.chargebee.com", env("CHARGEBEE_SITE")?),
+                };
+                let mut api = saguaro::import::chargebee::fetcher(&base, &key)?;
+                let bar = saguaro::import::spinner("chargebee");
+                let report = saguaro::import::chargebee::import(
+                    &mut api,
+                    utc_midnight(since),
                     referral_key.as_deref(),
                     &mut out,
                     &bar,

@@ -18,6 +18,7 @@
 //! [`fetch`] reads pages with retries: a 429 waits its `Retry-After` (seconds; 2 s when
 //! absent), a 5xx or a lost connection backs off; every request is counted.
 
+pub mod chargebee;
 pub mod fetch;
 pub mod stripe;
 
