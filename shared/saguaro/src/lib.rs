@@ -46,6 +46,7 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tracing::{debug, info, warn};
 
+pub mod backfill;
 pub mod fulfil;
 pub mod import;
 pub mod simulate;

@@ -124,6 +124,18 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
+    /// Apply a history (POST /events lines, any order) to the local store, in order per
+    /// customer; idempotent, and resumed by running it again after an interruption.
+    Backfill {
+        /// The program file.
+        #[arg(long, default_value = "infra/program.example.toml")]
+        program: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// Data directory (as for `serve`).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+    },
     /// Write a provider's history (subscriptions, payments, refunds since DATE) to stdout as
     /// events in the POST /events format, one a line, for `simulate`.
     Import {
@@ -260,6 +272,69 @@ fn import(provider: ImportProvider) -> ExitCode {
     }
 }
 
+fn backfill(
+    program: &std::path::Path,
+    events: &std::path::Path,
+    data: &std::path::Path,
+) -> ExitCode {
+    let program = match load_program(program) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("error: {}", program_error(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let size = std::fs::metadata(events).map(|m| m.len()).unwrap_or(0);
+    let reading = saguaro::simulate::bar(size, "reading  {bar:40.cyan/blue} {bytes}/{total_bytes}");
+    let history = match saguaro::simulate::history::read(events, &|n| reading.inc(n)) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {}", saguaro::simulate::describe(&e.into()));
+            return ExitCode::FAILURE;
+        }
+    };
+    reading.finish_and_clear();
+    let store = match LocalStore::open_dir(data) {
+        Ok(s) => s,
+        Err(e) => {
+            match std::error::Error::source(&e) {
+                Some(cause) => eprintln!("error: {e}: {cause}"),
+                None => eprintln!("error: {e}"),
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bar = saguaro::simulate::bar(
+        history.len() as u64,
+        "backfill {bar:40.green/white} {pos}/{len} events ({per_sec}, {eta})",
+    );
+    let result = runtime.block_on(saguaro::backfill::backfill(store, program, &history, &bar));
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!("{}", report.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {}: run the backfill again to resume",
+                saguaro::simulate::describe(&e.into())
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -279,6 +354,14 @@ fn init_logs_if_asked() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Backfill {
+            program,
+            events,
+            data,
+        } => {
+            init_logs_if_asked();
+            backfill(&program, &events, &data)
+        }
         Command::Import { provider } => {
             init_logs_if_asked();
             import(provider)

@@ -82,7 +82,7 @@ fn load(path: &Path) -> Result<Arc<Program>, SimulateError> {
 }
 
 /// A bar on stderr; hidden when stderr is not a terminal (a log file gets no bar).
-fn bar(len: u64, template: &str) -> ProgressBar {
+pub fn bar(len: u64, template: &str) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     if !std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::hidden());
