@@ -47,6 +47,7 @@ use tower_http::timeout::TimeoutLayer;
 use tracing::{debug, info, warn};
 
 pub mod backfill;
+pub mod export;
 pub mod fulfil;
 pub mod import;
 pub mod simulate;

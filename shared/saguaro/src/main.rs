@@ -136,6 +136,20 @@ enum Command {
         #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
         data: PathBuf,
     },
+    /// Write the local store's ledgers or balances to stdout (CSV or JSON lines), with the
+    /// totals and the liability on stderr.
+    Export {
+        #[arg(value_enum)]
+        what: ExportWhat,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// The program file (tier window, billing credit rates).
+        #[arg(long, default_value = "infra/program.example.toml")]
+        program: PathBuf,
+        /// Data directory (as for `serve`).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+    },
     /// Write a provider's history (subscriptions, payments, refunds since DATE) to stdout as
     /// events in the POST /events format, one a line, for `simulate`.
     Import {
@@ -151,6 +165,82 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportWhat {
+    Ledger,
+    Balances,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+fn export(
+    what: ExportWhat,
+    format: ExportFormat,
+    program: &std::path::Path,
+    data: &std::path::Path,
+) -> ExitCode {
+    use saguaro::export::{Format, What};
+    let program = match load_program(program) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", program_error(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let what = match what {
+        ExportWhat::Ledger => What::Ledger,
+        ExportWhat::Balances => What::Balances,
+    };
+    let format = match format {
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Jsonl => Format::Jsonl,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = runtime.block_on(saguaro::export::export(
+        data,
+        &program,
+        what,
+        format,
+        jiff::Timestamp::now(),
+        &mut out,
+    ));
+    match result.and_then(|t| {
+        std::io::Write::flush(&mut out)
+            .map(|()| t)
+            .map_err(Into::into)
+    }) {
+        Ok(totals) => {
+            eprintln!("{}", totals.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                msg.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -362,6 +452,12 @@ fn main() -> ExitCode {
             init_logs_if_asked();
             backfill(&program, &events, &data)
         }
+        Command::Export {
+            what,
+            format,
+            program,
+            data,
+        } => export(what, format, &program, &data),
         Command::Import { provider } => {
             init_logs_if_asked();
             import(provider)

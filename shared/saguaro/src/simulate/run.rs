@@ -346,7 +346,7 @@ fn add_totals(a: &Totals, b: &Totals) -> Result<Totals, SimulateError> {
 
 /// Adds a positive balance to the liability ([`LIABILITY_RULE`]): floor(balance × value ÷
 /// cost) of the first billing credit listing the customer's currency, in 128 bits.
-fn value_balance(
+pub(crate) fn value_balance(
     program: &Program,
     state: &saguaro_domain::CustomerState,
     liability: &mut Liability,
