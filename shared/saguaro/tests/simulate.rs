@@ -255,3 +255,78 @@ fn when_the_history_has_bad_lines_then_simulate_exits_1_naming_each_line() {
     assert!(err.contains("amount.minor must not be negative"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Expiry after 30 days and 30 points a year on the subscription's anniversary: both made by
+/// the scheduler's daily job during the simulation, not by the history.
+const SCHEDULED: &str = r#"
+[program]
+name = "Scheduled"
+timezone = "UTC"
+
+[[earn]]
+id = "spend"
+on = "payment.succeeded"
+per_amount = { usd = 100 }
+
+[[earn]]
+id = "anniversary"
+on = "subscription.anniversary"
+points = 30
+
+[expiry]
+after_days = 30
+"#;
+
+#[test]
+fn when_the_span_covers_expiry_days_and_an_anniversary_then_the_daily_job_applies_them() {
+    let dir = dir("scheduled");
+    let program = write(&dir, "scheduled.toml", SCHEDULED);
+    let sub = r#""subscription":{"id":"sub-c","plan":"basic","status":"active","started_at":"2025-01-10T09:00:00Z"}"#;
+    let history = [
+        format!(
+            r#"{{"id":"c0","type":"subscription.created","customer":{{"provider":"custom","id":"c"}},"occurred_at":"2025-01-10T09:00:00Z",{sub}}}"#
+        ),
+        pay("c1", "c", "2025-01-10T10:00:00Z", 2000, "pay-c1"),
+        pay("c2", "c", "2025-03-01T10:00:00Z", 1500, "pay-c2"),
+        pay("c3", "c", "2025-12-20T10:00:00Z", 1000, "pay-c3"),
+    ]
+    .join("\n");
+    let events = write(&dir, "history.jsonl", &history);
+    let json = dir.join("summary.json");
+    run(&[
+        "simulate",
+        "--program",
+        program.to_str().unwrap(),
+        "--events",
+        events.to_str().unwrap(),
+        "--until",
+        "2026-02-15",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let s = read_json(&json);
+    // A lot earned on day D lasts to the end of D + 30; the job at the start of the next day
+    // expires it.
+    // 2025-01: c1 20.00 usd → 20 (lot of 2025-01-10, last day 2025-02-09).
+    assert_eq!(points(&month(&s, "2025-01")), [20, 0, 0, 0, 0, 20]);
+    // 2025-02: the job of 2025-02-10 expires those 20.
+    assert_eq!(points(&month(&s, "2025-02")), [0, 0, 0, 0, 20, 0]);
+    // 2025-03: c2 15.00 → 15 (last day 2025-03-31); 2025-04: expired on 2025-04-01.
+    assert_eq!(points(&month(&s, "2025-03")), [15, 0, 0, 0, 0, 15]);
+    assert_eq!(points(&month(&s, "2025-04")), [0, 0, 0, 0, 15, 0]);
+    // 2025-12: c3 10.00 → 10 (last day 2026-01-19).
+    assert_eq!(points(&month(&s, "2025-12")), [10, 0, 0, 0, 0, 10]);
+    // 2026-01: the first anniversary of sub-c (started 2025-01-10) on 2026-01-10: 30 (last
+    // day 2026-02-09); the job of 2026-01-20 expires c3's 10.
+    assert_eq!(points(&month(&s, "2026-01")), [30, 0, 0, 0, 10, 30]);
+    // 2026-02: the job of 2026-02-10 expires the anniversary's 30.
+    assert_eq!(points(&month(&s, "2026-02")), [0, 0, 0, 0, 30, 0]);
+    assert_eq!(s["totals"]["earned"], 75);
+    assert_eq!(s["totals"]["expired"], 75);
+    assert_eq!(s["totals"]["outstanding"], 0);
+    // Made by the job: four expiry runs and one anniversary.
+    assert_eq!(s["events"]["applied"], 4);
+    assert_eq!(s["events"]["scheduled"], 5);
+    assert_eq!(s["until"], "2026-02-15");
+    assert_eq!(customer(&s, "c").0, 0);
+}

@@ -4,7 +4,9 @@
 //! ([`history`]: parsed by the production parser, sorted by `occurred_at`, ties by id).
 //! They are applied by the production [`saguaro_app::Earner`] on the in-memory store, so caps,
 //! tiers, promotions, refunds and referrals follow exactly the rules of a live deploy, day by
-//! day in the program timezone ([`run`]); a wrapper around the store counts every commit
+//! day in the program timezone, with the scheduler's daily job
+//! ([`saguaro_app::schedule::run`]: anniversaries, expiry, promotion grants, tier reviews)
+//! at the start of every day of the span ([`run`]); a wrapper around the store counts every commit
 //! ([`tally`]). The result is a [`summary::Summary`]: points per month, tier membership,
 //! rewards and their cost, the liability, the top earners, the refused events and every
 //! customer's final standing, printed as text ([`text`]), written as JSON (`--json`) and as a
@@ -47,6 +49,8 @@ pub enum SimulateError {
     /// The in-memory store failed (it does not, short of a bug).
     #[error("applying an event failed")]
     Earn(#[from] EarnError),
+    #[error("the daily job failed")]
+    Schedule(#[from] saguaro_app::schedule::ScheduleError),
     #[error("a total passed i64: the figures cannot be reported")]
     Overflow,
     #[error("cannot write {}", path.display())]

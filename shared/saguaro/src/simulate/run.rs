@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use saguaro_app::ports::{EventSink, SinkError};
+use saguaro_app::schedule;
 use saguaro_app::{Applied, EarnError, Earner};
 use saguaro_domain::engine::qualifying_points;
 use saguaro_domain::ports::StateStore;
 use saguaro_domain::program::RewardKind;
 use saguaro_domain::program::RewardTrigger;
-use saguaro_domain::{CustomerId, Program};
+use saguaro_domain::{CustomerId, Event, Program};
 
 use super::SimulateError;
 use super::history::HistoryEvent;
@@ -161,15 +163,69 @@ async fn simulate_async(
     finish(&earner, &program, file, span, counts, rejected, at).await
 }
 
-/// The daily job for `day` (anniversaries, expiry, promotion grants): not merged yet
-/// (issue 10); the history's own events are applied meanwhile.
+/// What the daily job's events go to: the same earner, counting what it applies and
+/// listing what it refuses (with the event's id).
+struct JobSink<'e, 'p> {
+    earner: &'e Earner<ObservedStore<'p>>,
+    log: std::sync::Mutex<(EventCounts, Vec<Rejected>)>,
+}
+
+impl EventSink for JobSink<'_, '_> {
+    async fn submit(&self, event: Event) -> Result<(), SinkError> {
+        let he = HistoryEvent { line: 0, event };
+        let outcome = {
+            let mut counts = EventCounts::default();
+            let mut rejected = Vec::new();
+            let r = apply(self.earner, &he, &mut counts, &mut rejected).await;
+            (r, counts, rejected)
+        };
+        let (result, counts, rejected) = outcome;
+        let mut log = self
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        log.0.scheduled += counts.applied;
+        log.0.duplicates += counts.duplicates;
+        log.0.rejected += counts.rejected;
+        let refused = !rejected.is_empty();
+        log.1.extend(rejected);
+        drop(log);
+        match result {
+            Err(e) => Err(SinkError::Unavailable(Box::new(e))),
+            // Listed above; the job counts it as refused and goes on with the day.
+            Ok(()) if refused => Err(SinkError::IdReused),
+            Ok(()) => Ok(()),
+        }
+    }
+}
+
+/// The daily job for `day` (anniversaries, expiry, promotion grants), exactly as the
+/// scheduler runs it ([`saguaro_app::schedule::run`]), its events applied at once; the
+/// watermark makes each call do that one day.
 async fn daily_job(
-    _earner: &Earner<ObservedStore<'_>>,
-    _program: &Program,
-    _day: Date,
-    _counts: &mut EventCounts,
-    _rejected: &mut Vec<Rejected>,
+    earner: &Earner<ObservedStore<'_>>,
+    program: &Program,
+    day: Date,
+    counts: &mut EventCounts,
+    rejected: &mut Vec<Rejected>,
 ) -> Result<(), SimulateError> {
+    let sink = JobSink {
+        earner,
+        log: std::sync::Mutex::new((EventCounts::default(), Vec::new())),
+    };
+    schedule::run(&earner.store().inner, &sink, program, day).await?;
+    let (got, refused) = sink
+        .log
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    counts.scheduled += got.scheduled;
+    counts.duplicates += got.duplicates;
+    counts.rejected += got.rejected;
+    for r in refused {
+        if rejected.len() < REJECTED_LISTED {
+            rejected.push(r);
+        }
+    }
     Ok(())
 }
 
