@@ -49,7 +49,7 @@ fn nice_step(span: f64, ticks: f64) -> f64 {
 /// The y range, rounded out to whole steps, and the step.
 fn y_range(min: i64, max: i64) -> (f64, f64, f64) {
     let (min, max) = (min.min(0) as f64, max.max(0) as f64);
-    let step = nice_step(max - min, 5.0);
+    let step = nice_step(max - min, 6.0);
     let lo = (min / step).floor() * step;
     let mut hi = (max / step).ceil() * step;
     if hi <= lo {
