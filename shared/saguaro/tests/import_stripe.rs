@@ -263,3 +263,60 @@ async fn when_an_invoice_is_imported_and_its_webhook_arrives_then_it_earns_once_
         assert_eq!(points, [29], "{:?} first", order[0].id);
     }
 }
+
+/// Serves 1,000 paid invoices, 100 a page, following `starting_after`.
+struct InvoicePages;
+
+impl wiremock::Respond for InvoicePages {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let after: Option<usize> = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "starting_after")
+            .and_then(|(_, v)| v.strip_prefix("in_").and_then(|n| n.parse().ok()));
+        let first = after.map_or(0, |n| n + 1);
+        let last = (first + 100).min(1000);
+        let data = (first..last)
+            .map(|n| {
+                invoice(
+                    &format!("in_{n}"),
+                    &format!("pi_{n}"),
+                    1000,
+                    SINCE + n as i64 * 60,
+                )
+            })
+            .collect();
+        page(data, last < 1000)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_1000_invoices_are_imported_then_it_takes_ten_invoice_requests() {
+    let server = MockServer::start().await;
+    for p in ["/v1/subscriptions", "/v1/refunds"] {
+        list(p)
+            .respond_with(page(Vec::new(), false))
+            .mount(&server)
+            .await;
+    }
+    list("/v1/invoices")
+        .respond_with(InvoicePages)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let (lines, stderr) = tokio::task::spawn_blocking(move || import_uri(&uri))
+        .await
+        .unwrap();
+    assert_eq!(lines.len(), 1000);
+    let requests = server.received_requests().await.unwrap();
+    let invoices = requests
+        .iter()
+        .filter(|r| r.url.path() == "/v1/invoices")
+        .count();
+    eprintln!(
+        "import requests for 1,000 invoices: {invoices} (and {} in all)",
+        requests.len()
+    );
+    assert_eq!(invoices, 10);
+    assert!(stderr.contains("12 requests"), "{stderr}");
+}
