@@ -3,7 +3,8 @@
 #   1. a Python venv (./.venv) with the pinned test tools (infra/requirements-test.txt);
 #   2. the local AWS emulator (moto server) on a free loopback port, stopped on exit;
 #   3. cfn-lint on template.yaml;
-#   4. cargo test over the whole workspace (unit, property, contract, HTTP, end-to-end).
+#   4. Debian's chromium when missing (the report's browser test);
+#   5. cargo test over the whole workspace (unit, property, contract, HTTP, end-to-end).
 # Extra arguments go to cargo test (e.g. `infra/test.sh -p saguaro-domain`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +47,17 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 
 echo "==> cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
+
+# The simulation report's browser test (shared/saguaro/tests/report_browser.rs) opens the
+# report in headless Chromium: Debian's package, installed here when missing.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "==> installing chromium (Debian package) for the report's browser test"
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >"$root/target/chromium-install.log" 2>&1; then
+    echo "could not install chromium: install Debian's package with 'apt-get install chromium' (as root); log: target/chromium-install.log" >&2
+    exit 1
+  fi
+fi
 
 # With no arguments, the whole workspace; with arguments (`-p crate`, a test filter), just those.
 if [ "$#" -eq 0 ]; then set -- --workspace; fi

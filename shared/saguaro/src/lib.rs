@@ -50,7 +50,11 @@ use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
 use tracing::{debug, error, info, warn};
 
+pub mod backfill;
+pub mod export;
 pub mod fulfil;
+pub mod import;
+pub mod simulate;
 mod store;
 pub use store::LocalStore;
 
@@ -375,5 +379,19 @@ impl Runner {
             ),
         }
         Ok(())
+    }
+}
+
+/// A program file `check` or `serve` cannot use, said as a compiler says it
+/// (`FILE: line N: ...`), with the cause on the same line: a terminal has no log to look in.
+pub fn program_error(e: &saguaro_app::config::ConfigError) -> String {
+    match e {
+        saguaro_app::config::ConfigError::ReadProgram { path, source, .. } => {
+            format!("cannot read {}: {source}", path.display())
+        }
+        saguaro_app::config::ConfigError::Program { path, source } => {
+            format!("{}: {source}", path.display())
+        }
+        other => other.to_string(),
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 use std::sync::Arc;
 
-use saguaro::{LocalStore, Runner, Timeouts, WebhookSecrets};
+use saguaro::{LocalStore, Runner, Timeouts, WebhookSecrets, program_error};
 use saguaro_app::config::{
     CHARGEBEE_WEBHOOK_PASSWORD, CHARGEBEE_WEBHOOK_USERNAME, ConfigError, Env, STRIPE_API_KEY,
     STRIPE_WEBHOOK_SECRET, load_program, unless_missing,
@@ -61,18 +61,6 @@ impl ServeEnv {
     }
 }
 
-/// A program file `check` or `serve` cannot use, said as a compiler says it
-/// (`FILE: line N: ...`), with the cause on the same line: a terminal has no log to look in.
-fn program_error(e: &ConfigError) -> String {
-    match e {
-        ConfigError::ReadProgram { path, source, .. } => {
-            format!("cannot read {}: {source}", path.display())
-        }
-        ConfigError::Program { path, source } => format!("{}: {source}", path.display()),
-        other => other.to_string(),
-    }
-}
-
 #[derive(Debug, Parser)]
 #[command(
     name = "saguaro",
@@ -114,6 +102,60 @@ enum Command {
     },
     /// Validate a program file without running anything.
     Check { file: PathBuf },
+    /// Apply a history of events to a program, as production would, and report what it
+    /// would have done: points per month, tiers, rewards and their cost, liability.
+    Simulate {
+        /// The program file.
+        #[arg(long)]
+        program: PathBuf,
+        /// The history: events in the POST /events format, one JSON object a line, any order.
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// A second program to run on the same history, reported side by side.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+        /// The last day simulated (program timezone); later events are not applied.
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        until: Option<jiff::civil::Date>,
+        /// Write the summary and every customer's final balance, qualifying points and tier.
+        #[arg(long, value_name = "FILE")]
+        json: Option<PathBuf>,
+        /// Write a self-contained HTML report (charts as inline SVG, tables below).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// Apply a history (POST /events lines, any order) to the local store, in order per
+    /// customer; idempotent, and resumed by running it again after an interruption.
+    Backfill {
+        /// The program file.
+        #[arg(long, default_value = "infra/program.example.toml")]
+        program: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        events: PathBuf,
+        /// Data directory (as for `serve`).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+    },
+    /// Write the local store's ledgers or balances to stdout (CSV or JSON lines), with the
+    /// totals and the liability on stderr.
+    Export {
+        #[arg(value_enum)]
+        what: ExportWhat,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// The program file (tier window, billing credit rates).
+        #[arg(long, default_value = "infra/program.example.toml")]
+        program: PathBuf,
+        /// Data directory (as for `serve`).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+    },
+    /// Write a provider's history (subscriptions, payments, refunds since DATE) to stdout as
+    /// events in the POST /events format, one a line, for `simulate`.
+    Import {
+        #[command(subcommand)]
+        provider: ImportProvider,
+    },
     /// Prints the webhook deliveries `saguaro serve` parked because they can never be applied
     /// (newest first, one JSON object a line), from the data directory's `rejected.jsonl`.
     Rejected {
@@ -138,13 +180,329 @@ enum Command {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportWhat {
+    Ledger,
+    Balances,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+fn export(
+    what: ExportWhat,
+    format: ExportFormat,
+    program: &std::path::Path,
+    data: &std::path::Path,
+) -> ExitCode {
+    use saguaro::export::{Format, What};
+    let program = match load_program(program) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {}", program_error(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let what = match what {
+        ExportWhat::Ledger => What::Ledger,
+        ExportWhat::Balances => What::Balances,
+    };
+    let format = match format {
+        ExportFormat::Csv => Format::Csv,
+        ExportFormat::Jsonl => Format::Jsonl,
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = runtime.block_on(saguaro::export::export(
+        data,
+        &program,
+        what,
+        format,
+        jiff::Timestamp::now(),
+        &mut out,
+    ));
+    match result.and_then(|t| {
+        std::io::Write::flush(&mut out)
+            .map(|()| t)
+            .map_err(Into::into)
+    }) {
+        Ok(totals) => {
+            eprintln!("{}", totals.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                msg.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportProvider {
+    /// Stripe (STRIPE_API_KEY; STRIPE_API_BASE_URL to use another server).
+    Stripe {
+        /// The first day to read (UTC midnight).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: jiff::civil::Date,
+        /// The program's `referral_key` (metadata naming the referrer).
+        #[arg(long, value_name = "KEY")]
+        referral_key: Option<String>,
+    },
+    /// Chargebee (CHARGEBEE_SITE and CHARGEBEE_API_KEY; CHARGEBEE_API_BASE_URL to use
+    /// another server).
+    Chargebee {
+        /// The first day to read (UTC midnight).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        since: jiff::civil::Date,
+        /// The program's `referral_key` (the custom field `cf_<key>` naming the referrer).
+        #[arg(long, value_name = "KEY")]
+        referral_key: Option<String>,
+    },
+}
+
+fn utc_midnight(d: jiff::civil::Date) -> jiff::Timestamp {
+    d.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|z| z.timestamp())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+fn import(provider: ImportProvider) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let result = runtime.block_on(async {
+        match provider {
+            ImportProvider::Stripe {
+                since,
+                referral_key,
+            } => {
+                let key = std::env::var(STRIPE_API_KEY)
+                    .map_err(|_| saguaro::import::ImportError::Missing(STRIPE_API_KEY))?;
+                let base = std::env::var("STRIPE_API_BASE_URL")
+                    .unwrap_or_else(|_| saguaro::import::stripe::DEFAULT_BASE_URL.to_owned());
+                let mut api = saguaro::import::stripe::fetcher(&base, &key)?;
+                let since = since
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .map(|z| z.timestamp())
+                    .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+                let bar = saguaro::import::spinner("stripe");
+                let report = saguaro::import::stripe::import(
+                    &mut api,
+                    since,
+                    referral_key.as_deref(),
+                    &mut out,
+                    &bar,
+                )
+                .await;
+                bar.finish_and_clear();
+                report
+            }
+            ImportProvider::Chargebee {
+                since,
+                referral_key,
+            } => {
+                let env = |name: &'static str| {
+                    std::env::var(name).map_err(|_| saguaro::import::ImportError::Missing(name))
+                };
+                let key = env("CHARGEBEE_API_KEY")?;
+                let base = match std::env::var("CHARGEBEE_API_BASE_URL") {
+                    Ok(base) => base,
+                    Err(_) => format!("https://{}.chargebee.com", env("CHARGEBEE_SITE")?),
+                };
+                let mut api = saguaro::import::chargebee::fetcher(&base, &key)?;
+                let bar = saguaro::import::spinner("chargebee");
+                let report = saguaro::import::chargebee::import(
+                    &mut api,
+                    utc_midnight(since),
+                    referral_key.as_deref(),
+                    &mut out,
+                    &bar,
+                )
+                .await;
+                bar.finish_and_clear();
+                report
+            }
+        }
+    });
+    let flushed = std::io::Write::flush(&mut out);
+    match (result, flushed) {
+        (Ok(report), Ok(())) => {
+            eprintln!("{}", report.describe());
+            ExitCode::SUCCESS
+        }
+        (Err(e), _) => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                msg.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+        (_, Err(e)) => {
+            eprintln!("error: cannot write the history: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn backfill(
+    program: &std::path::Path,
+    events: &std::path::Path,
+    data: &std::path::Path,
+) -> ExitCode {
+    let program = match load_program(program) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("error: {}", program_error(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let size = std::fs::metadata(events).map(|m| m.len()).unwrap_or(0);
+    let reading = saguaro::simulate::bar(size, "reading  {bar:40.cyan/blue} {bytes}/{total_bytes}");
+    let history = match saguaro::simulate::history::read(events, &|n| reading.inc(n)) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {}", saguaro::simulate::describe(&e.into()));
+            return ExitCode::FAILURE;
+        }
+    };
+    reading.finish_and_clear();
+    let store = match LocalStore::open_dir(data) {
+        Ok(s) => s,
+        Err(e) => {
+            match std::error::Error::source(&e) {
+                Some(cause) => eprintln!("error: {e}: {cause}"),
+                None => eprintln!("error: {e}"),
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let bar = saguaro::simulate::bar(
+        history.len() as u64,
+        "backfill {bar:40.green/white} {pos}/{len} events ({per_sec}, {eta})",
+    );
+    let result = runtime.block_on(saguaro::backfill::backfill(store, program, &history, &bar));
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!("{}", report.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "error: {}: run the backfill again to resume",
+                saguaro::simulate::describe(&e.into())
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Batch commands log nothing unless `RUST_LOG` asks (a history can hold thousands of
+/// refunds of unknown payments, each worth a warning on a live system, not here).
+fn init_logs_if_asked() {
+    if let Ok(filter) = EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_env_filter(filter)
+            .init();
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Backfill {
+            program,
+            events,
+            data,
+        } => {
+            init_logs_if_asked();
+            backfill(&program, &events, &data)
+        }
+        Command::Export {
+            what,
+            format,
+            program,
+            data,
+        } => export(what, format, &program, &data),
+        Command::Import { provider } => {
+            init_logs_if_asked();
+            import(provider)
+        }
+        Command::Simulate {
+            program,
+            events,
+            compare,
+            until,
+            json,
+            report,
+        } => {
+            init_logs_if_asked();
+            let opts = saguaro::simulate::Options {
+                program,
+                events,
+                compare,
+                until,
+                json,
+                report,
+            };
+            match saguaro::simulate::execute(&opts) {
+                Ok(outcome) => {
+                    print!("{}", saguaro::simulate::text::outcome(&outcome));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {}", saguaro::simulate::describe(&e));
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Rejected { data, limit } => match RejectedFile::in_dir(&data).newest(limit) {
             Ok(list) => {
                 if list.is_empty() {
