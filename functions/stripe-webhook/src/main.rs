@@ -2,7 +2,7 @@
 //! runtime loop serving the function's router.
 
 use lambda_http::Error;
-use saguaro_app::config::{Env, STRIPE_API_KEY};
+use saguaro_app::config::STRIPE_API_KEY;
 use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
 use saguaro_sqs::SqsQueue;
@@ -15,8 +15,9 @@ async fn main() -> Result<(), Error> {
         .with_current_span(false)
         .with_target(false)
         .init();
-    let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
+    // the SSM secrets the template names, over the environment; the bundled program
+    let config = Config::from_env(&saguaro_lambda::env(&aws).await?)?;
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
     let stripe_api = match &config.stripe_api_key {
         Some(key) => Some(StripeApi::new(key)?),
