@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# Runs the cargo-fuzz targets (fuzz/, README "Fuzzing") one after the other, at low priority.
+# Runs the cargo-fuzz targets (shared/fuzz-targets/fuzz/, README "Fuzzing") one after the other, at low priority.
 #
 #   infra/fuzz.sh                      every target, 10,000,000 executions each
 #   infra/fuzz.sh --runs N [TARGET..]  N executions of each named target (default: all)
 #   infra/fuzz.sh --seconds S [TARGET..]     S seconds of each; with --runs, whichever ends first
-#   infra/fuzz.sh --merge [TARGET..]   add to fuzz/corpus/<target>/ the fewest inputs found by
+#   infra/fuzz.sh --merge [TARGET..]   add to shared/fuzz-targets/fuzz/corpus/<target>/ the fewest inputs found by
 #                                      earlier runs that reach new edges (libFuzzer
 #                                      -set_cover_merge=1); commit them
 #
 # Needs the nightly toolchain and cargo-fuzz (`rustup toolchain install nightly`,
 # `cargo install cargo-fuzz`). Built without a sanitizer (the code forbids `unsafe`) but with
 # debug assertions and overflow checks. Everything written goes under target/fuzz/: the build,
-# the working corpus (target/fuzz/corpus/<target>/, seeded from fuzz/corpus/<target>/, which is
+# the working corpus (target/fuzz/corpus/<target>/, seeded from shared/fuzz-targets/fuzz/corpus/<target>/, which is
 # only read), crashing inputs (target/fuzz/artifacts/<target>/) and logs. A crash stops the
-# script with the input's path; keep the input in fuzz/corpus/<target>/ with the fix (the test
+# script with the input's path; keep the input in shared/fuzz-targets/fuzz/corpus/<target>/ with the fix (the test
 # suite replays that directory). Ends with executions and executions/s per target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,14 +47,14 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 work="$root/target/fuzz"
-build=(cargo +nightly fuzz build --fuzz-dir fuzz -s none -a --target-dir "$work")
+build=(cargo +nightly fuzz build --fuzz-dir shared/fuzz-targets/fuzz -s none -a --target-dir "$work")
 echo "==> building the fuzz targets (target/fuzz)"
 nice "${build[@]}"
 bin="$work/x86_64-unknown-linux-gnu/release"
 
 summary=()
 for t in "${targets[@]}"; do
-  seeds="$root/fuzz/corpus/$t"
+  seeds="$root/shared/fuzz-targets/fuzz/corpus/$t"
   found="$work/corpus/$t"
   artifacts="$work/artifacts/$t"
   log="$work/logs/$t.log"
@@ -65,7 +65,7 @@ for t in "${targets[@]}"; do
     # The smallest set of found inputs that reaches every edge the seeds do not (hit counts
     # ignored), each cut to 1 KiB (what is kept is what was run), so the corpus stays small.
     nice "$bin/$t" -set_cover_merge=1 -use_counters=0 -max_len=1024 "$seeds" "$found" >"$log" 2>&1
-    echo "$t: $before → $(ls "$seeds" | wc -l) files in fuzz/corpus/$t"
+    echo "$t: $before → $(ls "$seeds" | wc -l) files in shared/fuzz-targets/fuzz/corpus/$t"
     continue
   fi
   echo "==> $t (${limit[*]}; log target/fuzz/logs/$t.log)"

@@ -72,7 +72,14 @@ async fn when_events_are_posted_then_the_next_get_shows_their_effect() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         body,
-        json!({ "balance": 39, "qualifying_points": 39, "tier": "Member", "grants": [] })
+        json!({
+            "balance": 39,
+            "qualifying_points": 39,
+            "tier": "Member",
+            "grants": [],
+            // earned 5 December 2026 (New York), [expiry] after_days = 365
+            "next_expiry": [{ "date": "2027-12-05", "points": 39 }]
+        })
     );
 
     // 10,000 usd in November (no promotion): 20,000-point cap per month → Gold

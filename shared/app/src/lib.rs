@@ -12,6 +12,8 @@
 //!   `POST /events` and the customer reads;
 //! - [`webhooks`]: the Stripe and Chargebee webhook handlers;
 //! - [`rejected`]: where webhooks park deliveries that can never be applied.
+//! - [`schedule`]: the daily job (anniversaries, expiry, promotion grants), shared by the
+//!   scheduler Lambda and `saguaro tick`.
 
 pub mod config;
 pub mod earn;
@@ -21,6 +23,7 @@ pub mod incoming;
 pub mod ports;
 pub mod rejected;
 pub mod router;
+pub mod schedule;
 pub mod webhooks;
 
 pub use earn::{Applied, EarnError, Earner, StateCache};

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use saguaro_domain::Event;
 pub use saguaro_domain::ports::{
-    Clock, Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
-    RewardPageRequest, RewardPosition, StateStore, StoreError, SystemClock,
+    Clock, Commit, CommitOutcome, EventMarker, HistoryStore, IndexPage, LedgerPage, PageRequest,
+    RewardPage, RewardPageRequest, RewardPosition, ScheduleStore, StateStore, StoreError,
+    SystemClock,
 };
 
 /// Where accepted events go: applied at once (local runner) or enqueued (Lambda).

@@ -21,6 +21,7 @@
 //!   - referrals: [`engine::referral`]; subscription snapshots: [`engine::subscriptions`].
 //! - What the engine reads and writes: the customer's [`CustomerState`] ([`state`]), ledger
 //!   lines and reward outbox rows ([`ledger`]).
+//! - What the daily job reads by day and its calendar rules: [`schedule`].
 //! - The ports adapters implement (customer state and history stores, the clock): [`ports`].
 
 pub mod engine;
@@ -30,6 +31,7 @@ pub mod ledger;
 pub mod money;
 pub mod ports;
 pub mod program;
+pub mod schedule;
 pub mod secret;
 pub mod state;
 

@@ -1,15 +1,20 @@
 //! The ports adapters implement: the store of customer state, ledger and reward outbox, and
 //! the clock.
 //!
+//! The daily job's reads by day and its watermark are the [`ScheduleStore`] port.
+//!
 //! Methods return `Send` futures so that async adapters (DynamoDB) and the in-process store
 //! fit the same trait; the domain itself stays free of any async runtime.
 
 use std::future::Future;
 
+use jiff::civil::Date;
+
 use crate::engine::Outcome;
 use crate::event::Event;
 use crate::ids::{CustomerId, EventId};
 use crate::ledger::{Delivery, LedgerLine, LineSeq, RewardOutbox};
+use crate::schedule::{ScheduledExpiry, ScheduledSubscription};
 use crate::state::CustomerState;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +43,9 @@ pub struct EventMarker {
     pub customer: CustomerId,
     /// SHA-256 of the event, to tell a re-delivery from an id reused for another event.
     pub payload_hash: String,
+    /// A synthetic event of the scheduler (provider `scheduler`): a store that expires
+    /// markers keeps these longer than the catch-up horizon (docs/design.md §6.1).
+    pub synthetic: bool,
 }
 
 impl EventMarker {
@@ -46,6 +54,7 @@ impl EventMarker {
             event_id: event.id.clone(),
             customer: customer.clone(),
             payload_hash: event.payload_hash(),
+            synthetic: event.provider == crate::ids::Provider::Scheduler,
         }
     }
 }
@@ -205,6 +214,87 @@ impl<T: HistoryStore> HistoryStore for std::sync::Arc<T> {
         page: RewardPageRequest,
     ) -> impl Future<Output = Result<RewardPage, StoreError>> + Send {
         (**self).rewards(customer, page)
+    }
+}
+
+/// One page of an index read by the daily job. `next` is an opaque cursor, passed back to
+/// read the next page; `None` on the last page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexPage<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Where the daily job reads what is due (docs/design.md §4.5, §6): indexes keyed by day, so
+/// that a run reads what the day needs and not the table. Each store keeps these indexes in
+/// the same commit as the state they derive from ([`crate::schedule::ScheduleIndex::of`]).
+///
+/// Pages hold at most `limit` items (at least one when more exist); reads may be eventually
+/// consistent (a commit may show up a moment later).
+pub trait ScheduleStore: Send + Sync {
+    /// Customers whose soonest-expiring lot's last day is in `from..=through`, ordered by
+    /// that day.
+    fn expiring(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<IndexPage<ScheduledExpiry>, StoreError>> + Send;
+
+    /// Subscriptions whose local start date is `month`-`day` of some year (a 29 February start
+    /// only under (2, 29)), active or not.
+    fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<IndexPage<ScheduledSubscription>, StoreError>> + Send;
+
+    /// The last program-timezone day the daily job completed; `None` before its first run.
+    fn watermark(&self) -> impl Future<Output = Result<Option<Date>, StoreError>> + Send;
+
+    /// Moves the watermark from `from` to `to` if it still is `from` (`None`: not set yet).
+    /// `false`: another run moved it first, and nothing was written.
+    fn advance_watermark(
+        &self,
+        from: Option<Date>,
+        to: Date,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+impl<T: ScheduleStore> ScheduleStore for std::sync::Arc<T> {
+    fn expiring(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<IndexPage<ScheduledExpiry>, StoreError>> + Send {
+        (**self).expiring(from, through, cursor, limit)
+    }
+
+    fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> impl Future<Output = Result<IndexPage<ScheduledSubscription>, StoreError>> + Send {
+        (**self).anniversaries(month, day, cursor, limit)
+    }
+
+    fn watermark(&self) -> impl Future<Output = Result<Option<Date>, StoreError>> + Send {
+        (**self).watermark()
+    }
+
+    fn advance_watermark(
+        &self,
+        from: Option<Date>,
+        to: Date,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        (**self).advance_watermark(from, to)
     }
 }
 

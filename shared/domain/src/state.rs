@@ -78,6 +78,10 @@ pub struct SubscriptionSnapshot {
     pub status: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
+    /// `started_at`'s date in the program timezone, recorded by the engine: the day the
+    /// anniversaries are counted from (docs/design.md §4.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_on: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monthly_amount: Option<Money>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -105,6 +109,11 @@ pub struct CustomerState {
     /// The tier after the last event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier: Option<String>,
+    /// Rolling-12-month programs: the last day before the oldest month that counts towards
+    /// the tier leaves the window, when that can lower the tier (docs/design.md §4.5). The
+    /// daily job re-evaluates the customer the day after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_review_on: Option<Date>,
     /// Tiers ever entered (`on_tier` rewards are issued once).
     pub tiers_reached: BTreeSet<String>,
     /// Named access grants from `access` rewards.
@@ -139,6 +148,7 @@ impl CustomerState {
             qualifying_lifetime: 0,
             qualifying_by_month: BTreeMap::new(),
             tier: None,
+            tier_review_on: None,
             tiers_reached: BTreeSet::new(),
             grants: BTreeSet::new(),
             caps: Vec::new(),

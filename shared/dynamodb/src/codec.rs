@@ -49,6 +49,8 @@ pub(crate) struct Doc {
     qualifying_lifetime: i64,
     #[serde(rename = "qm", default, skip_serializing_if = "BTreeMap::is_empty")]
     qualifying_by_month: BTreeMap<u32, i64>,
+    #[serde(rename = "tv", default, skip_serializing_if = "Option::is_none")]
+    tier_review_on: Option<jiff::civil::Date>,
     #[serde(rename = "tr", default, skip_serializing_if = "BTreeSet::is_empty")]
     tiers_reached: BTreeSet<String>,
     #[serde(rename = "g", default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -77,6 +79,9 @@ struct Sub {
     status: Option<String>,
     #[serde(rename = "sa", default, skip_serializing_if = "Option::is_none")]
     started_at: Option<Time>,
+    /// The local start date.
+    #[serde(rename = "so", default, skip_serializing_if = "Option::is_none")]
+    started_on: Option<jiff::civil::Date>,
     /// (minor, currency).
     #[serde(rename = "m", default, skip_serializing_if = "Option::is_none")]
     monthly_amount: Option<(i64, Currency)>,
@@ -132,6 +137,7 @@ impl Doc {
             next_seq: state.next_seq,
             qualifying_lifetime: state.qualifying_lifetime,
             qualifying_by_month: state.qualifying_by_month.clone(),
+            tier_review_on: state.tier_review_on,
             tiers_reached: state.tiers_reached.clone(),
             grants: state.grants.clone(),
             caps: state
@@ -154,6 +160,7 @@ impl Doc {
                         plan: s.plan.clone(),
                         status: s.status.clone(),
                         started_at: s.started_at.map(Time::from),
+                        started_on: s.started_on,
                         monthly_amount: s.monthly_amount.map(|m| (m.minor, m.currency)),
                         resource_version: s.resource_version,
                         updated_at: s.updated_at.into(),
@@ -201,6 +208,7 @@ impl Doc {
                     plan: s.plan,
                     status: s.status,
                     started_at: s.started_at.map(Time::timestamp).transpose()?,
+                    started_on: s.started_on,
                     monthly_amount: s.monthly_amount.map(|(m, c)| Money::new(m, c)),
                     resource_version: s.resource_version,
                     updated_at: s.updated_at.timestamp()?,
@@ -217,6 +225,7 @@ impl Doc {
         state.qualifying_lifetime = self.qualifying_lifetime;
         state.qualifying_by_month = self.qualifying_by_month;
         state.tier = tier;
+        state.tier_review_on = self.tier_review_on;
         state.tiers_reached = self.tiers_reached;
         state.grants = self.grants;
         state.caps = caps;

@@ -28,6 +28,7 @@ pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
     transactions: Arc<Mutex<Vec<Vec<usize>>>>,
     bytes_read: Arc<Mutex<u64>>,
+    items_read: Arc<Mutex<u64>>,
 }
 
 impl RequestCounter {
@@ -54,6 +55,18 @@ impl RequestCounter {
         self.lock().clear();
         self.transactions_lock().clear();
         *self.bytes_read_lock() = 0;
+        *self.items_read_lock() = 0;
+    }
+
+    /// Items returned by GetItem and Query since the last reset.
+    pub fn items_read(&self) -> u64 {
+        *self.items_read_lock()
+    }
+
+    fn items_read_lock(&self) -> std::sync::MutexGuard<'_, u64> {
+        self.items_read
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Bytes of the items GetItem and Query answers returned so far (DynamoDB's item sizes:
@@ -121,14 +134,19 @@ impl Intercept for RequestCounter {
         let Ok(output) = context.output_or_error() else {
             return Ok(());
         };
-        let bytes: usize = if let Some(got) = output.downcast_ref::<GetItemOutput>() {
-            got.item().map_or(0, item_size)
-        } else if let Some(page) = output.downcast_ref::<QueryOutput>() {
-            page.items().iter().map(item_size).sum()
-        } else {
-            0
-        };
+        let (bytes, items): (usize, usize) =
+            if let Some(got) = output.downcast_ref::<GetItemOutput>() {
+                (
+                    got.item().map_or(0, item_size),
+                    usize::from(got.item().is_some()),
+                )
+            } else if let Some(page) = output.downcast_ref::<QueryOutput>() {
+                (page.items().iter().map(item_size).sum(), page.items().len())
+            } else {
+                (0, 0)
+            };
         *self.bytes_read_lock() += bytes as u64;
+        *self.items_read_lock() += items as u64;
         Ok(())
     }
 

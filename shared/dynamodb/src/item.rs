@@ -16,6 +16,7 @@ use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{EventMarker, RewardPosition};
+use saguaro_domain::schedule::{ScheduleIndex, ScheduledExpiry, ScheduledSubscription};
 use saguaro_domain::state::CustomerState;
 use serde::Serialize;
 
@@ -171,73 +172,111 @@ pub(crate) fn decode_customer(customer: &CustomerId, item: &Item) -> Result<Cust
     .map_err(|_| r.bad(keys::DOC))
 }
 
-/// What a customer's index items say: the day their soonest lot expires and when each
-/// subscription started. Derived from the state, so a commit knows which index items changed
-/// by comparing the state before and after.
+/// What a customer's index items say ([`ScheduleIndex`]): the day their soonest lot expires
+/// and each subscription's local start, plan and whether it is active. Derived from the
+/// state, so a commit knows which index items changed by comparing before and after.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Indexed {
     pub expires: Option<Date>,
-    pub started: BTreeMap<String, Timestamp>,
+    pub started: BTreeMap<String, ScheduledSubscription>,
 }
 
 impl Indexed {
     pub fn of(state: &CustomerState) -> Self {
+        let index = ScheduleIndex::of(state);
         Self {
-            expires: state.lots.iter().filter_map(|l| l.expires_on).min(),
-            started: state
+            expires: index.expires,
+            started: index
                 .subscriptions
-                .iter()
-                .filter_map(|(id, s)| s.started_at.map(|t| (id.clone(), t)))
+                .into_iter()
+                .map(|s| (s.subscription.clone(), s))
                 .collect(),
         }
     }
 }
 
-/// The expiry index item: the customer, under the day their soonest lot expires.
+/// The expiry index item: the customer, under the month and day their soonest lot expires.
 pub(crate) fn expiry_index_item(customer: &CustomerId, day: Date) -> Item {
     let pk = keys::customer_pk(customer);
-    let mut item = keyed(pk.clone(), keys::EXPIRY_INDEX_SK.to_owned(), "expiry-index");
+    let mut item = keyed(pk, keys::EXPIRY_INDEX_SK.to_owned(), "expiry-index");
     item.insert(keys::EXPIRES_ON.to_owned(), s(day.to_string()));
     item.insert(keys::GSI1_PK.to_owned(), s(keys::expiry_gsi_pk(day)));
-    item.insert(keys::GSI1_SK.to_owned(), s(pk));
+    item.insert(
+        keys::GSI1_SK.to_owned(),
+        s(keys::expiry_gsi_sk(day, customer)),
+    );
     item
 }
 
-pub(crate) fn decode_expiry_index(item: &Item) -> Result<CustomerId> {
-    Reader::new(item).customer()
+pub(crate) fn decode_expiry_index(item: &Item) -> Result<ScheduledExpiry> {
+    let r = Reader::new(item);
+    let day = r
+        .s(keys::EXPIRES_ON)?
+        .parse()
+        .map_err(|_| r.bad(keys::EXPIRES_ON))?;
+    Ok(ScheduledExpiry {
+        customer: r.customer()?,
+        day,
+    })
 }
 
-/// The anniversary index item of a subscription that started at `started_at`.
-pub(crate) fn anniversary_index_item(
-    customer: &CustomerId,
-    id: &str,
-    started_at: Timestamp,
-) -> Item {
+/// The anniversary index item of a subscription, under its local start month-day.
+pub(crate) fn anniversary_index_item(sub: &ScheduledSubscription) -> Item {
     let mut item = keyed(
-        keys::customer_pk(customer),
-        keys::anniversary_index_sk(id),
+        keys::customer_pk(&sub.customer),
+        keys::anniversary_index_sk(&sub.subscription),
         "anniversary-index",
     );
-    item.insert(keys::ID.to_owned(), s(id));
-    item.insert(keys::STARTED_AT.to_owned(), s(started_at.to_string()));
+    item.insert(keys::ID.to_owned(), s(&sub.subscription));
+    item.insert(keys::STARTED_ON.to_owned(), s(sub.started_on.to_string()));
+    if let Some(plan) = &sub.plan {
+        item.insert(keys::PLAN.to_owned(), s(plan));
+    }
+    item.insert(keys::ACTIVE.to_owned(), AttributeValue::Bool(sub.active));
     item.insert(
         keys::GSI1_PK.to_owned(),
-        s(keys::anniversary_gsi_pk_of(started_at)),
+        s(keys::anniversary_gsi_pk_of(sub.started_on)),
     );
     item.insert(
         keys::GSI1_SK.to_owned(),
-        s(keys::subscription_gsi_sk(customer, id)),
+        s(keys::subscription_gsi_sk(&sub.customer, &sub.subscription)),
     );
     item
 }
 
-pub(crate) fn decode_anniversary_index(item: &Item) -> Result<(CustomerId, String, Timestamp)> {
+pub(crate) fn decode_anniversary_index(item: &Item) -> Result<ScheduledSubscription> {
     let r = Reader::new(item);
-    let started_at = r
-        .s(keys::STARTED_AT)?
+    let started_on = r
+        .s(keys::STARTED_ON)?
         .parse()
-        .map_err(|_| r.bad(keys::STARTED_AT))?;
-    Ok((r.customer()?, r.s(keys::ID)?.to_owned(), started_at))
+        .map_err(|_| r.bad(keys::STARTED_ON))?;
+    let active = match item.get(keys::ACTIVE) {
+        Some(AttributeValue::Bool(b)) => *b,
+        _ => return Err(r.bad(keys::ACTIVE)),
+    };
+    Ok(ScheduledSubscription {
+        customer: r.customer()?,
+        subscription: r.s(keys::ID)?.to_owned(),
+        started_on,
+        plan: r.opt_s(keys::PLAN)?.map(str::to_owned),
+        active,
+    })
+}
+
+/// The daily job's watermark item.
+pub(crate) fn watermark_item(day: Date) -> Item {
+    let mut item = keyed(
+        keys::WATERMARK_PK.to_owned(),
+        keys::WATERMARK_SK.to_owned(),
+        "watermark",
+    );
+    item.insert(keys::DAY.to_owned(), s(day.to_string()));
+    item
+}
+
+pub(crate) fn decode_watermark(item: &Item) -> Result<Date> {
+    let r = Reader::new(item);
+    r.s(keys::DAY)?.parse().map_err(|_| r.bad(keys::DAY))
 }
 
 pub(crate) fn line_item(line: &LedgerLine) -> Result<Item> {

@@ -6,8 +6,9 @@
 //! | item | `pk` | `sk` | `gsi1pk` / `gsi1sk` |
 //! |---|---|---|---|
 //! | customer: the whole state (version, balance, tier, `doc`, binary `lots` and `pay`) | `CUST#{provider}#{id}` | `S#META` | |
-//! | expiry index: the day the customer's soonest lot expires | `CUST#…` | `I#EXP` | `EXP#{yyyy-mm-dd}` / `CUST#…` |
-//! | anniversary index: a subscription's start | `CUST#…` | `I#ANNIV#{subscription id}` | `ANNIV#{MM-DD}` / `CUST#…#{subscription id}` |
+//! | expiry index: the day the customer's soonest lot expires | `CUST#…` | `I#EXP` | `EXP#{yyyy-mm}` / `{yyyy-mm-dd}#CUST#…` |
+//! | anniversary index: a subscription's local start, plan, active | `CUST#…` | `I#ANNIV#{subscription id}` | `ANNIV#{MM-DD}` (program timezone) / `CUST#…#{subscription id}` |
+//! | the daily job's watermark: `day` | `SCHED#watermark` | `WATERMARK` | |
 //! | ledger line | `CUST#…` | `L#{seq:020}` | |
 //! | reward outbox row | `CUST#…` | `R#{version:020}#{index:04}` (commit order) | while waiting for a fulfiler: `REWARD#WAITING` / `{µs since epoch:020}#{pk}#{sk}` |
 //! | event marker (customer, payload hash) | `EVT#{event id}` | `MARKER` | |
@@ -23,7 +24,6 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use jiff::tz::TimeZone;
 use saguaro_domain::ids::{CustomerId, EventId, Provider};
 use saguaro_domain::ledger::LineSeq;
 use saguaro_domain::ports::RewardPosition;
@@ -64,8 +64,18 @@ pub const WRITTEN_AT: &str = "v";
 pub const EXPIRES_ON: &str = "expires_on";
 /// Anniversary index: the subscription's id; reward row: the reward's id (string).
 pub const ID: &str = "id";
-/// Anniversary index: the subscription's start, RFC 3339 (string).
-pub const STARTED_AT: &str = "started_at";
+/// Anniversary index: the subscription's local start date, `yyyy-mm-dd` (string).
+pub const STARTED_ON: &str = "started_on";
+/// Anniversary index: the subscription's plan (string), when known.
+pub const PLAN: &str = "plan";
+/// Anniversary index: whether the subscription is active (boolean).
+pub const ACTIVE: &str = "active";
+/// Watermark: the last day the daily job completed, `yyyy-mm-dd` (string).
+pub const DAY: &str = "day";
+/// Partition key of the daily job's watermark item.
+pub const WATERMARK_PK: &str = "SCHED#watermark";
+/// Sort key of the daily job's watermark item.
+pub const WATERMARK_SK: &str = "WATERMARK";
 /// Ledger line: its sequence number (number).
 /// (Reward rows: their index in the commit.)
 pub const SEQ: &str = "seq";
@@ -157,9 +167,25 @@ pub fn marker_pk(event: &EventId) -> String {
     format!("EVT#{}", event.as_str())
 }
 
-/// `gsi1pk` of the customers whose soonest lot expires at the end of `day`.
+/// `gsi1pk` of the customers whose soonest lot expires in the month of `day`: one
+/// partition a month, sorted by day ([`expiry_gsi_sk`]), so that the daily job reads a range
+/// of days (the day due and any still waiting) with one Query.
 pub fn expiry_gsi_pk(day: Date) -> String {
-    format!("EXP#{}", day.strftime("%Y-%m-%d"))
+    format!("EXP#{}", day.strftime("%Y-%m"))
+}
+
+/// `gsi1sk` of a customer in the expiry index: the day, then the customer.
+pub fn expiry_gsi_sk(day: Date, customer: &CustomerId) -> String {
+    format!("{}#{}", day.strftime("%Y-%m-%d"), customer_pk(customer))
+}
+
+/// The lowest and highest `gsi1sk` of the days `from..=through` (within one month).
+pub fn expiry_gsi_sk_range(from: Date, through: Date) -> (String, String) {
+    // '~' sorts after every character of a customer key's start (`CUST#`).
+    (
+        from.strftime("%Y-%m-%d").to_string(),
+        format!("{}#~", through.strftime("%Y-%m-%d")),
+    )
 }
 
 /// `gsi1pk` of the subscriptions whose anniversary is `month`-`day`.
@@ -167,12 +193,11 @@ pub fn anniversary_gsi_pk(month: i8, day: i8) -> String {
     format!("ANNIV#{month:02}-{day:02}")
 }
 
-/// `gsi1pk` of a subscription that started at `started_at`: its month and day in UTC.
-/// A subscription started on 29 February is filed under `ANNIV#02-29`; the scheduler reads
-/// that key on 28 February in common years.
-pub fn anniversary_gsi_pk_of(started_at: Timestamp) -> String {
-    let date = started_at.to_zoned(TimeZone::UTC).date();
-    anniversary_gsi_pk(date.month(), date.day())
+/// `gsi1pk` of a subscription whose local start date (program timezone, as the engine
+/// recorded it) is `started_on`. A subscription started on 29 February is filed under
+/// `ANNIV#02-29`; the scheduler reads that key on 28 February in common years.
+pub fn anniversary_gsi_pk_of(started_on: Date) -> String {
+    anniversary_gsi_pk(started_on.month(), started_on.day())
 }
 
 /// `gsi1sk` of a subscription: its customer and id.
@@ -184,6 +209,8 @@ pub fn subscription_gsi_sk(customer: &CustomerId, subscription: &str) -> String 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use jiff::Timestamp;
+    use jiff::tz::TimeZone;
 
     #[test]
     fn when_customer_pk_is_parsed_then_the_customer_comes_back() {
@@ -227,10 +254,19 @@ mod tests {
     }
 
     #[test]
-    fn when_a_subscription_started_then_its_anniversary_key_is_the_utc_month_day() {
+    fn when_a_subscription_started_then_its_anniversary_key_is_the_local_month_day() {
+        // 23:30 in New York on 29 February is 1 March in UTC: the local date counts.
         let t: Timestamp = "2024-02-29T23:30:00-05:00".parse().unwrap();
-        assert_eq!(anniversary_gsi_pk_of(t), "ANNIV#03-01");
+        let ny = TimeZone::get("America/New_York").unwrap();
+        assert_eq!(anniversary_gsi_pk_of(t.to_zoned(ny).date()), "ANNIV#02-29");
         let d = jiff::civil::date(2026, 1, 5);
-        assert_eq!(expiry_gsi_pk(d), "EXP#2026-01-05");
+        assert_eq!(expiry_gsi_pk(d), "EXP#2026-01");
+        let c = CustomerId::new(Provider::Stripe, "cus_1");
+        let sk = expiry_gsi_sk(d, &c);
+        assert_eq!(sk, "2026-01-05#CUST#stripe#cus_1");
+        let (lo, hi) = expiry_gsi_sk_range(d, d);
+        assert!(lo < sk && sk < hi);
+        let (lo, hi) = expiry_gsi_sk_range(jiff::civil::date(2026, 1, 6), d.tomorrow().unwrap());
+        assert!(!(lo < sk && sk < hi));
     }
 }

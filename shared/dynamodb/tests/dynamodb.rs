@@ -15,6 +15,7 @@ use saguaro_domain::event::{Event, Trigger};
 use saguaro_domain::ids::{CustomerId, EventId, PaymentKey, Provider};
 use saguaro_domain::ledger::{Delivery, LedgerLine, LineKind, RewardOutbox};
 use saguaro_domain::money::Money;
+use saguaro_domain::ports::ScheduleStore as _;
 use saguaro_domain::ports::{
     Commit, CommitOutcome, EventMarker, HistoryStore, PageRequest, RewardPageRequest, StateStore,
     StoreError,
@@ -40,6 +41,7 @@ fn marker(c: &CustomerId, event: &str, hash: &str) -> Option<EventMarker> {
         event_id: EventId::new(event),
         customer: c.clone(),
         payload_hash: hash.to_owned(),
+        synthetic: false,
     })
 }
 
@@ -142,6 +144,7 @@ fn rich_state(c: &CustomerId) -> CustomerState {
                 plan: Some("pro".into()),
                 status: Some("active".into()),
                 started_at: Some(t("2025-03-14T09:00:00Z")),
+                started_on: Some(date(2025, 3, 14)),
                 monthly_amount: Some(Money::new(50_00, usd)),
                 resource_version: None,
                 updated_at: t("2026-03-01T10:00:00Z"),
@@ -153,6 +156,7 @@ fn rich_state(c: &CustomerId) -> CustomerState {
                 plan: None,
                 status: Some("cancelled".into()),
                 started_at: None,
+                started_on: None,
                 monthly_amount: None,
                 resource_version: None,
                 updated_at: t("2026-03-01T10:00:00Z"),
@@ -289,20 +293,10 @@ async fn when_the_soonest_lot_changes_then_the_expiry_index_follows_without_a_re
 
         assert_eq!(store.load(&c).await.unwrap(), Some(next), "cold={cold}");
         assert!(
-            store
-                .customers_with_lots_expiring_on(date(2027, 3, 1))
-                .await
-                .unwrap()
-                .is_empty(),
+            expiring_on(&store, date(2027, 3, 1)).await.is_empty(),
             "the consumed lot's day is no longer indexed"
         );
-        assert_eq!(
-            store
-                .customers_with_lots_expiring_on(date(2027, 4, 1))
-                .await
-                .unwrap(),
-            vec![c.clone()]
-        );
+        assert_eq!(expiring_on(&store, date(2027, 4, 1)).await, vec![c.clone()]);
     }
 }
 
@@ -539,19 +533,10 @@ async fn when_lots_expire_on_a_day_then_the_index_finds_their_customers() {
         commit.marker = marker(c, event, "hash-1");
         store.commit(commit).await.unwrap();
     }
-    let mut found = store
-        .customers_with_lots_expiring_on(date(2027, 3, 1))
-        .await
-        .unwrap();
+    let mut found = expiring_on(&store, date(2027, 3, 1)).await;
     found.sort();
     assert_eq!(found, vec![a, b]);
-    assert!(
-        store
-            .customers_with_lots_expiring_on(date(2027, 3, 2))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(expiring_on(&store, date(2027, 3, 2)).await.is_empty());
 }
 
 #[tokio::test]
@@ -562,13 +547,20 @@ async fn when_a_subscription_has_its_anniversary_then_the_index_finds_it() {
     let started = commit.state.subscriptions["sub_1"].started_at.unwrap();
     store.commit(commit).await.unwrap();
 
-    let found = store.subscriptions_with_anniversary(3, 14).await.unwrap();
-    assert_eq!(found, vec![(c, "sub_1".to_owned(), started)]);
+    let found = store.anniversaries(3, 14, None, 10).await.unwrap().items;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].customer, c);
+    assert_eq!(found[0].subscription, "sub_1");
+    assert_eq!(
+        Some(found[0].started_on),
+        Some(started.to_zoned(jiff::tz::TimeZone::UTC).date())
+    );
     assert!(
         store
-            .subscriptions_with_anniversary(3, 15)
+            .anniversaries(3, 15, None, 10)
             .await
             .unwrap()
+            .items
             .is_empty()
     );
 }
@@ -729,4 +721,16 @@ async fn when_the_customer_item_is_damaged_then_load_reports_corruption_instead_
         .unwrap();
     let err = store.load(&c).await.unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
+}
+
+/// The customers the expiry index files under `day`.
+async fn expiring_on(store: &DynamoStore, day: jiff::civil::Date) -> Vec<CustomerId> {
+    store
+        .expiring(day, day, None, 1000)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.customer)
+        .collect()
 }

@@ -9,15 +9,26 @@
 //! lock made an unrelated GET wait 100+ ms behind clones of a large state). Event markers
 //! have their own map, locked briefly inside a commit, after the customer's lock (always in
 //! that order, so two commits cannot deadlock).
+//!
+//! The daily job's indexes (soonest expiry day, subscriptions by local start month-day) and
+//! its watermark sit behind one more lock, updated in the commit after the markers' (same
+//! order everywhere), so the indexes never disagree with a committed state.
 
 use foldhash::HashMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use saguaro_domain::schedule::{
+    ScheduleIndex, ScheduledExpiry, ScheduledSubscription, decode_cursor, encode_cursor,
+};
 
 use saguaro_domain::ids::{CustomerId, EventId};
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    RewardPosition, RewardRef, RewardStore, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, IndexPage, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardPosition, RewardRef, RewardStore, ScheduleStore, StateStore,
+    StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -40,6 +51,50 @@ struct Marker {
 
 type Entry = Arc<RwLock<Customer>>;
 
+type Date = saguaro_domain::schedule::Date;
+
+/// The daily job's indexes and watermark.
+#[derive(Debug, Default)]
+struct Schedule {
+    /// (soonest expiry day, customer).
+    expiry: BTreeSet<(Date, CustomerId)>,
+    /// By (month, day, customer, subscription).
+    anniversaries: BTreeMap<(i8, i8, CustomerId, String), ScheduledSubscription>,
+    /// What each customer's last commit indexed, to remove it on the next.
+    of: HashMap<CustomerId, ScheduleIndex>,
+    watermark: Option<Date>,
+}
+
+impl Schedule {
+    fn reindex(&mut self, state: &CustomerState) {
+        let customer = &state.customer;
+        if let Some(old) = self.of.remove(customer) {
+            if let Some(day) = old.expires {
+                self.expiry.remove(&(day, customer.clone()));
+            }
+            for s in old.subscriptions {
+                let (m, d) = s.month_day();
+                self.anniversaries
+                    .remove(&(m, d, customer.clone(), s.subscription));
+            }
+        }
+        let new = ScheduleIndex::of(state);
+        if let Some(day) = new.expires {
+            self.expiry.insert((day, customer.clone()));
+        }
+        for s in &new.subscriptions {
+            let (m, d) = s.month_day();
+            self.anniversaries
+                .insert((m, d, customer.clone(), s.subscription.clone()), s.clone());
+        }
+        self.of.insert(customer.clone(), new);
+    }
+}
+
+fn bad_cursor() -> StoreError {
+    StoreError::Rejected("not a cursor of this store".into())
+}
+
 /// The in-process store.
 // foldhash: these maps are hit twice per event; SipHash's DoS resistance buys nothing for an
 // in-process store keyed by ids the merchant's own systems issue.
@@ -48,6 +103,7 @@ pub struct EmbeddedStore {
     customers: RwLock<HashMap<CustomerId, Entry>>,
     /// Keyed by event id alone.
     markers: Mutex<HashMap<EventId, Marker>>,
+    schedule: Mutex<Schedule>,
 }
 
 /// A poisoned lock means a writer panicked mid-commit; refuse rather than guess.
@@ -128,6 +184,10 @@ impl EmbeddedStore {
             );
         }
         drop(markers);
+        self.schedule
+            .lock()
+            .map_err(poisoned)?
+            .reindex(&commit.state);
         // Still under the customer's lock: nobody sees the marker's customer without its state.
         let version = commit.state.version;
         c.state = Some(commit.state);
@@ -269,6 +329,97 @@ impl RewardStore for EmbeddedStore {
         found.sort_by_key(|(_, row)| row.waiting_since());
         found.truncate(limit);
         Ok(found)
+    }
+}
+
+impl ScheduleStore for EmbeddedStore {
+    async fn expiring(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
+        let schedule = self.schedule.lock().map_err(poisoned)?;
+        let lower = match cursor {
+            Some(c) => {
+                let last: ScheduledExpiry = decode_cursor(&c).ok_or_else(bad_cursor)?;
+                Bound::Excluded((last.day, last.customer))
+            }
+            None => Bound::Included((
+                from,
+                CustomerId::new(saguaro_domain::Provider::Stripe, String::new()),
+            )),
+        };
+        let mut items: Vec<ScheduledExpiry> = schedule
+            .expiry
+            .range((lower, Bound::Unbounded))
+            .take_while(|(day, _)| *day <= through)
+            .take(limit.max(1).saturating_add(1))
+            .map(|(day, customer)| ScheduledExpiry {
+                customer: customer.clone(),
+                day: *day,
+            })
+            .collect();
+        let next = if items.len() > limit.max(1) {
+            items.truncate(limit.max(1));
+            items.last().map(encode_cursor)
+        } else {
+            None
+        };
+        Ok(IndexPage { items, next })
+    }
+
+    async fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
+        let schedule = self.schedule.lock().map_err(poisoned)?;
+        let lower = match cursor {
+            Some(c) => {
+                let (customer, subscription): (CustomerId, String) =
+                    decode_cursor(&c).ok_or_else(bad_cursor)?;
+                Bound::Excluded((month, day, customer, subscription))
+            }
+            None => Bound::Included((
+                month,
+                day,
+                CustomerId::new(saguaro_domain::Provider::Stripe, String::new()),
+                String::new(),
+            )),
+        };
+        let mut items: Vec<ScheduledSubscription> = schedule
+            .anniversaries
+            .range((lower, Bound::Unbounded))
+            .take_while(|((m, d, _, _), _)| (*m, *d) == (month, day))
+            .take(limit.max(1).saturating_add(1))
+            .map(|(_, s)| s.clone())
+            .collect();
+        let next = if items.len() > limit.max(1) {
+            items.truncate(limit.max(1));
+            items
+                .last()
+                .map(|s| encode_cursor(&(&s.customer, &s.subscription)))
+        } else {
+            None
+        };
+        Ok(IndexPage { items, next })
+    }
+
+    async fn watermark(&self) -> Result<Option<Date>, StoreError> {
+        Ok(self.schedule.lock().map_err(poisoned)?.watermark)
+    }
+
+    async fn advance_watermark(&self, from: Option<Date>, to: Date) -> Result<bool, StoreError> {
+        let mut schedule = self.schedule.lock().map_err(poisoned)?;
+        if schedule.watermark != from {
+            return Ok(false);
+        }
+        schedule.watermark = Some(to);
+        Ok(true)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Writes the seed corpora into `fuzz/corpus/<target>/` from what the repository holds:
+//! Writes the seed corpora into `shared/fuzz-targets/fuzz/corpus/<target>/` from what the repository holds:
 //! the public fixtures (`tests/fixtures/`), the providers' hand-built test data
 //! (`shared/providers/tests/data/`), the example program and the program files embedded in
 //! the crates' tests, the README's `POST /events` bodies, and the earn-queue messages the
@@ -90,7 +90,7 @@ fn stripe_envelope(id: &str, event_type: &str, object: &Value) -> Vec<u8> {
 fn main() {
     let repo = repo();
     let mut c = Corpus {
-        root: repo.join("fuzz/corpus"),
+        root: repo.join("shared/fuzz-targets/fuzz/corpus"),
         seen: HashSet::new(),
         written: 0,
     };

@@ -1,8 +1,8 @@
 //! The fuzz targets' bodies (README "Fuzzing"): one function per public entry point that
-//! takes untrusted bytes, each named as its target in `fuzz/fuzz_targets/` and its corpus in
-//! `fuzz/corpus/<target>/`.
+//! takes untrusted bytes, each named as its target in `shared/fuzz-targets/fuzz/fuzz_targets/` and its corpus in
+//! `shared/fuzz-targets/fuzz/corpus/<target>/`.
 //!
-//! cargo-fuzz (nightly) calls them from `fuzz/`; `tests/corpus_replay.rs` (stable, in the
+//! cargo-fuzz (nightly) calls them from `shared/fuzz-targets/fuzz/`; `tests/corpus_replay.rs` (stable, in the
 //! normal test suite) feeds them every corpus file. A function never panics on any input:
 //! a panic here is a bug in the code under test (or a broken invariant checked below), and
 //! the input that caused it is kept in the corpus with the fix.
@@ -22,7 +22,7 @@ use saguaro_providers::{chargebee, stripe};
 /// A target's body: one input, a panic on a bug.
 pub type Body = fn(&[u8]);
 
-/// The targets, as named in `fuzz/Cargo.toml` and `fuzz/corpus/`, with their bodies.
+/// The targets, as named in `shared/fuzz-targets/fuzz/Cargo.toml` and `shared/fuzz-targets/fuzz/corpus/`, with their bodies.
 pub const TARGETS: &[(&str, Body)] = &[
     ("stripe_webhook", stripe_webhook),
     ("stripe_signature", stripe_signature),

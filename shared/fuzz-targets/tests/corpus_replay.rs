@@ -1,4 +1,4 @@
-//! The corpus replay (README "Fuzzing"): every file under `fuzz/corpus/<target>/` goes
+//! The corpus replay (README "Fuzzing"): every file under `shared/fuzz-targets/fuzz/corpus/<target>/` goes
 //! through its target's body, on stable Rust, in the normal test suite, so that an input the
 //! fuzzer once crashed on stays fixed. A target's body panics on a bug; the test names the
 //! file.
@@ -13,7 +13,7 @@ use saguaro_fuzz_targets::TARGETS;
 const MIN_FILES_PER_TARGET: usize = 10;
 
 fn corpus_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus")
 }
 
 #[test]
@@ -50,7 +50,7 @@ fn when_every_corpus_file_is_replayed_through_its_target_then_none_panics() {
 #[test]
 fn when_a_target_is_listed_then_it_has_a_fuzz_target_and_a_corpus_and_no_corpus_is_orphaned() {
     let known: Vec<&str> = TARGETS.iter().map(|(name, _)| *name).collect();
-    for entry in fs::read_dir(corpus_root()).expect("fuzz/corpus") {
+    for entry in fs::read_dir(corpus_root()).expect("shared/fuzz-targets/fuzz/corpus") {
         let name = entry
             .expect("an entry")
             .file_name()
@@ -58,7 +58,7 @@ fn when_a_target_is_listed_then_it_has_a_fuzz_target_and_a_corpus_and_no_corpus_
             .into_owned();
         assert!(
             known.contains(&name.as_str()),
-            "fuzz/corpus/{name} has no target in TARGETS"
+            "shared/fuzz-targets/fuzz/corpus/{name} has no target in TARGETS"
         );
     }
     for name in known {

@@ -21,6 +21,9 @@
 //! A webhook delivery that can never be applied is acknowledged and parked in the rejected
 //! list (`GET /rejected`; `rejected.jsonl` in the data directory, read by `saguaro
 //! rejected`), in memory with `--memory`.
+//! The daily job ([`saguaro_app::schedule`]) runs here too: [`tick`] runs it once (`saguaro
+//! tick`), its events applied through the same [`Earner`] in process; [`tick_hourly`] runs it
+//! at start and every hour while `saguaro serve` is up.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -33,9 +36,10 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use saguaro_app::Earner;
 use saguaro_app::http::ErrorCode;
-use saguaro_app::ports::{HistoryStore, StateStore, SystemClock};
+use saguaro_app::ports::{Clock, HistoryStore, ScheduleStore, StateStore, SystemClock};
 use saguaro_app::rejected::{RejectedEvents, RejectedMemory};
 use saguaro_app::router;
+use saguaro_app::schedule::{self, RunReport, ScheduleError};
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
 use saguaro_domain::Program;
 use saguaro_embedded::EmbeddedStore;
@@ -44,11 +48,57 @@ use saguaro_providers::stripe::Verifier;
 use saguaro_stripe_api::StripeApi;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub mod fulfil;
 mod store;
 pub use store::LocalStore;
+
+/// How often `saguaro serve` runs the daily job (which does nothing until a day is due).
+pub const TICK_EVERY: Duration = Duration::from_secs(3600);
+
+/// Runs the daily job once over `store` up to `today` (program timezone): every day since
+/// the watermark, each day's events applied at once through an [`Earner`].
+pub async fn tick<S>(
+    store: Arc<S>,
+    program: Arc<Program>,
+    today: jiff::civil::Date,
+) -> Result<RunReport, ScheduleError>
+where
+    S: StateStore + ScheduleStore + 'static,
+{
+    let earner = Earner::new(store.clone(), program.clone());
+    schedule::run(&*store, &earner, &program, today).await
+}
+
+/// Runs [`tick`] now (catching up on the days missed while the runner was down) and then
+/// every [`TICK_EVERY`], forever; failures are logged and retried at the next tick.
+pub async fn tick_hourly<S>(store: Arc<S>, program: Arc<Program>)
+where
+    S: StateStore + ScheduleStore + 'static,
+{
+    let mut every = tokio::time::interval(TICK_EVERY);
+    loop {
+        every.tick().await;
+        let today = schedule::today(&program, SystemClock.now());
+        match tick(store.clone(), program.clone(), today).await {
+            Ok(report) => {
+                if !report.days.is_empty() {
+                    info!(
+                        days = report.days.len(),
+                        events = report.events(),
+                        watermark = ?report.watermark,
+                        "daily job ran"
+                    );
+                }
+                if report.lag_days() > 2 {
+                    warn!(lag_days = report.lag_days(), "the daily job is behind");
+                }
+            }
+            Err(e) => error!(error = %e, "the daily job failed; retrying at the next tick"),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {

@@ -123,6 +123,19 @@ enum Command {
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
+    /// Run the daily job once (anniversaries, expiry, promotion grants) on the data
+    /// directory: every day since the last one completed, up to DATE, applied at once.
+    Tick {
+        /// The program file.
+        #[arg(long, default_value = "infra/program.example.toml")]
+        program: PathBuf,
+        /// Data directory (as for `serve`).
+        #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
+        data: PathBuf,
+        /// The last day to process, YYYY-MM-DD in the program timezone (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<jiff::civil::Date>,
+    },
 }
 
 fn millis(d: Duration) -> u64 {
@@ -154,6 +167,11 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Tick {
+            program,
+            data,
+            date,
+        } => run_tick(&program, &data, date),
         Command::Check { file } => match load_program(&file) {
             Ok(p) => {
                 println!(
@@ -274,8 +292,13 @@ fn main() -> ExitCode {
                         warn!("{why}: that provider's rewards stay pending");
                     }
                 }
+                let store = Arc::new(store);
+                tokio::spawn(saguaro::tick_hourly(
+                    store.clone(),
+                    Arc::new(program.clone()),
+                ));
                 Runner::with_store_and_delivery(
-                    Arc::new(store),
+                    store,
                     rejected,
                     program,
                     serve_env.secrets,
@@ -292,6 +315,80 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// `saguaro tick`: one run of the daily job, a line per day completed.
+fn run_tick(
+    program: &std::path::Path,
+    data: &std::path::Path,
+    date: Option<jiff::civil::Date>,
+) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let program = match load_program(program) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            eprintln!("error: {}", program_error(&e));
+            return ExitCode::FAILURE;
+        }
+    };
+    let store = match LocalStore::open_dir(data) {
+        Ok(store) => Arc::new(store),
+        Err(e) => {
+            match std::error::Error::source(&e) {
+                Some(cause) => eprintln!("error: {e}: {cause}"),
+                None => eprintln!("error: {e}"),
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let today =
+        date.unwrap_or_else(|| saguaro_app::schedule::today(&program, jiff::Timestamp::now()));
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(saguaro::tick(store, program, today)) {
+        Ok(report) => {
+            for day in &report.days {
+                println!(
+                    "{}: {} expired, {} anniversaries, {} grants, {} refused",
+                    day.day, day.expiries, day.anniversaries, day.grants, day.refused
+                );
+            }
+            let watermark = report
+                .watermark
+                .map_or_else(|| "none".to_owned(), |d| d.to_string());
+            let note = match report.stopped {
+                Some(saguaro_app::schedule::Stop::DayLimit) => {
+                    " (31 days done; run again to continue)"
+                }
+                Some(saguaro_app::schedule::Stop::Overtaken) => {
+                    " (another run is processing these days)"
+                }
+                None => "",
+            };
+            println!(
+                "done through {watermark}, {} days behind {today}{note}",
+                report.lag_days()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match std::error::Error::source(&e) {
+                Some(cause) => eprintln!("error: {e}: {cause}"),
+                None => eprintln!("error: {e}"),
+            }
+            ExitCode::FAILURE
         }
     }
 }

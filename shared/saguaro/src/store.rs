@@ -5,9 +5,10 @@ use std::path::Path;
 
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    RewardRef, RewardStore, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, IndexPage, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardRef, RewardStore, ScheduleStore, StateStore, StoreError,
 };
+use saguaro_domain::schedule::{Date, ScheduledExpiry, ScheduledSubscription};
 use saguaro_domain::state::CustomerState;
 use saguaro_domain::{Delivery, RewardOutbox};
 use saguaro_embedded::EmbeddedStore;
@@ -111,6 +112,48 @@ impl RewardStore for LocalStore {
         match self {
             Self::Memory(s) => s.waiting_rewards(before, limit).await,
             Self::Sqlite(s) => s.waiting_rewards(before, limit).await,
+        }
+    }
+}
+
+impl ScheduleStore for LocalStore {
+    async fn expiring(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
+        match self {
+            Self::Memory(s) => s.expiring(from, through, cursor, limit).await,
+            Self::Sqlite(s) => s.expiring(from, through, cursor, limit).await,
+        }
+    }
+
+    async fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
+        match self {
+            Self::Memory(s) => s.anniversaries(month, day, cursor, limit).await,
+            Self::Sqlite(s) => s.anniversaries(month, day, cursor, limit).await,
+        }
+    }
+
+    async fn watermark(&self) -> Result<Option<Date>, StoreError> {
+        match self {
+            Self::Memory(s) => s.watermark().await,
+            Self::Sqlite(s) => s.watermark().await,
+        }
+    }
+
+    async fn advance_watermark(&self, from: Option<Date>, to: Date) -> Result<bool, StoreError> {
+        match self {
+            Self::Memory(s) => s.advance_watermark(from, to).await,
+            Self::Sqlite(s) => s.advance_watermark(from, to).await,
         }
     }
 }

@@ -8,14 +8,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Stored in `PRAGMA user_version`. Bump it with a new entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// How long a connection waits for another one (of this or another process) that holds the
 /// write lock, before a write fails as unavailable (retryable).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: [&str; 3] = [V1, V2, V3];
+const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
 
 /// Plain rowid tables: state documents can be large, which `WITHOUT ROWID` handles badly.
 /// Each table's primary key is also its only index; every query of the store is a lookup
@@ -86,6 +86,34 @@ UPDATE rewards SET waiting_since = unixepoch(created_at) * 1000000 WHERE status 
 CREATE INDEX rewards_waiting ON rewards (waiting_since) WHERE waiting_since IS NOT NULL;
 ";
 
+/// The daily job's indexes, derived from each customer's state in the same transaction as
+/// the state (`saguaro_domain::schedule::ScheduleIndex`), and its watermark. A file of an
+/// older version is indexed from its stored states when it is migrated.
+const V4: &str = "
+CREATE TABLE expiry_index (
+    provider TEXT NOT NULL,
+    customer TEXT NOT NULL,
+    day      TEXT NOT NULL,
+    PRIMARY KEY (provider, customer)
+);
+CREATE INDEX expiry_by_day ON expiry_index (day, provider, customer);
+CREATE TABLE anniversaries (
+    provider     TEXT NOT NULL,
+    customer     TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    month_day    TEXT NOT NULL,
+    started_on   TEXT NOT NULL,
+    plan         TEXT,
+    active       INTEGER NOT NULL,
+    PRIMARY KEY (provider, customer, subscription)
+);
+CREATE INDEX anniversaries_by_day ON anniversaries (month_day, provider, customer, subscription);
+CREATE TABLE schedule (
+    name TEXT NOT NULL PRIMARY KEY,
+    day  TEXT NOT NULL
+);
+";
+
 /// Pragmas that hold per connection.
 pub fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -126,6 +154,9 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let from = usize::try_from(found).unwrap_or(0);
     for step in &MIGRATIONS[from..] {
         tx.execute_batch(step)?;
+    }
+    if found > 0 && found < 4 {
+        crate::rows::reindex_all(&tx)?;
     }
     if found != SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use rusqlite::Connection;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ports::{
-    Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
-    RewardRef, RewardStore, StateStore, StoreError,
+    Commit, CommitOutcome, HistoryStore, IndexPage, LedgerPage, PageRequest, RewardPage,
+    RewardPageRequest, RewardRef, RewardStore, ScheduleStore, StateStore, StoreError,
 };
+use saguaro_domain::schedule::{Date, ScheduledExpiry, ScheduledSubscription};
 use saguaro_domain::state::CustomerState;
 use saguaro_domain::{Delivery, RewardOutbox};
 
@@ -198,5 +199,49 @@ impl RewardStore for SqliteStore {
     ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
         self.read(move |conn| rows::waiting_rewards(conn, before, limit))
             .await
+    }
+}
+
+impl ScheduleStore for SqliteStore {
+    async fn expiring(
+        &self,
+        from: Date,
+        through: Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledExpiry>, StoreError> {
+        self.read(move |conn| rows::expiring_page(conn, from, through, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<IndexPage<ScheduledSubscription>, StoreError> {
+        self.read(move |conn| rows::anniversaries_page(conn, month, day, cursor.as_deref(), limit))
+            .await
+    }
+
+    async fn watermark(&self) -> Result<Option<Date>, StoreError> {
+        self.read(rows::watermark).await
+    }
+
+    /// On a connection of its own, in an immediate transaction: another process's writer
+    /// (a second `saguaro tick`) waits for it, so the check and the write are one step.
+    async fn advance_watermark(&self, from: Option<Date>, to: Date) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let out = tokio::task::spawn_blocking(move || -> Result<bool> {
+            let mut conn = open_connection(&path)?;
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let moved = rows::advance_watermark(&tx, from, to)?;
+            tx.commit()?;
+            Ok(moved)
+        })
+        .await
+        .map_err(Error::Task)?;
+        Ok(out?)
     }
 }

@@ -38,6 +38,7 @@ fn bare_commit(c: &saguaro_domain::CustomerId, version: u64, event: Option<&str>
             event_id: EventId::new(id),
             customer: c.clone(),
             payload_hash: format!("hash-{id}"),
+            synthetic: false,
         }),
         expected_version: version - 1,
         state,

@@ -16,6 +16,8 @@ use crate::http::{ErrorCode, internal, json};
 use crate::ports::{Clock, HistoryStore, PageRequest, RewardPageRequest, StateStore};
 
 const DEFAULT_PAGE: usize = 50;
+/// Lots shown in `next_expiry`.
+const NEXT_EXPIRY: usize = 3;
 const MAX_PAGE: usize = 500;
 
 /// Why a pending reward is not being delivered by this process (no keys for its provider),
@@ -100,6 +102,17 @@ pub(crate) async fn summary<S: StateStore + HistoryStore, C: Clock>(
     grants.extend(state.grants.iter().map(String::as_str));
     grants.sort_unstable();
     grants.dedup();
+    let mut expiring: Vec<_> = state
+        .lots
+        .iter()
+        .filter_map(|l| l.expires_on.map(|d| (d, l.remaining)))
+        .collect();
+    expiring.sort_unstable();
+    let next_expiry: Vec<Value> = expiring
+        .iter()
+        .take(NEXT_EXPIRY)
+        .map(|(date, points)| json!({ "date": date.to_string(), "points": points }))
+        .collect();
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -107,6 +120,7 @@ pub(crate) async fn summary<S: StateStore + HistoryStore, C: Clock>(
             "qualifying_points": qualifying,
             "tier": tier.map(|t| t.name.as_str()),
             "grants": grants,
+            "next_expiry": next_expiry,
         }),
     ))
 }

@@ -202,6 +202,26 @@ impl Run<'_> {
                 }
                 None => Ok(()),
             },
+            Trigger::SubscriptionAnniversary if event.plan().is_none() => {
+                // The scheduler names the subscription only: its plan (which `plans` filters
+                // match) is the snapshot's at the time the event is applied.
+                let plan = event
+                    .subscription
+                    .as_ref()
+                    .and_then(|s| self.state.subscriptions.get(&s.id))
+                    .and_then(|s| s.plan.clone());
+                match plan {
+                    Some(plan) => {
+                        let mut resolved = event.clone();
+                        if let Some(sub) = resolved.subscription.as_mut() {
+                            sub.plan = Some(plan);
+                        }
+                        self.earn_by_rules(&resolved, Beneficiary::Customer)
+                            .map(drop)
+                    }
+                    None => self.earn_by_rules(event, Beneficiary::Customer).map(drop),
+                }
+            }
             _ => self.earn_by_rules(event, Beneficiary::Customer).map(drop),
         }
     }
@@ -244,6 +264,7 @@ impl Run<'_> {
         self.redeem()?;
         self.prune_caps();
         self.prune_qualifying_months();
+        self.schedule_tier_review()?;
         self.state.pending.extend(self.follow_ups.iter().cloned());
         Ok(Outcome {
             state: self.state,

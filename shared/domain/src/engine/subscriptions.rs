@@ -40,11 +40,19 @@ impl Run<'_> {
     /// change: it seeds a snapshot of a subscription seen for the first time, but never
     /// moves an existing one, whose amount and `resource_version` a later change is judged
     /// against. So both delivery orders classify the change alike.
+    ///
+    /// The scheduler's own events (an anniversary) only repeat what the snapshot says and
+    /// leave it alone: their `occurred_at` (local midnight) must not make a provider's late
+    /// event look older than the snapshot.
     pub(super) fn remember_subscription(&mut self) {
+        if self.event.provider == crate::ids::Provider::Scheduler {
+            return;
+        }
         let Some(sub) = &self.event.subscription else {
             return;
         };
         let at = self.event.occurred_at;
+        let tz = &self.program.timezone;
         let cancelled = self.event.trigger == Trigger::SubscriptionCancelled;
         let billing = matches!(
             self.event.trigger,
@@ -65,6 +73,7 @@ impl Run<'_> {
                     old.status.clone_from(&sub.status);
                 }
                 old.started_at = sub.started_at.or(old.started_at);
+                old.started_on = local_date(tz, old.started_at).or(old.started_on);
                 old.monthly_amount = sub.monthly_amount.or(old.monthly_amount);
                 old.resource_version = sub.resource_version.or(old.resource_version);
                 old.updated_at = at;
@@ -78,6 +87,7 @@ impl Run<'_> {
                         sub.status.clone()
                     },
                     started_at: sub.started_at,
+                    started_on: local_date(tz, sub.started_at),
                     monthly_amount: sub.monthly_amount,
                     resource_version: sub.resource_version,
                     updated_at: at,
@@ -86,4 +96,9 @@ impl Run<'_> {
             }
         }
     }
+}
+
+/// The date of `at` in `tz` (the program timezone).
+fn local_date(tz: &jiff::tz::TimeZone, at: Option<jiff::Timestamp>) -> Option<jiff::civil::Date> {
+    at.map(|t| t.to_zoned(tz.clone()).date())
 }

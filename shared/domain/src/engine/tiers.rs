@@ -51,6 +51,13 @@ fn window<'a>(
         .chain(months.into_iter().flatten().map(|(_, p)| *p))
 }
 
+/// The first day of the month a [`month_key`] names.
+fn month_start(key: u32) -> Option<Date> {
+    let year = i16::try_from(key / 100).ok()?;
+    let month = i8::try_from(key % 100).ok()?;
+    Date::new(year, month, 1).ok()
+}
+
 /// `yyyymm`: orders like the months it names.
 pub(super) fn month_key(d: Date) -> u32 {
     // Years of a civil::Date are -9999..=9999; ledger dates are never before year 0.
@@ -82,6 +89,46 @@ impl Run<'_> {
             self.issue_tier_rewards(name)?;
         }
         self.state.tier = tier;
+        Ok(())
+    }
+
+    /// Rolling-12-month programs: when the customer's tier can next fall without an event
+    /// of theirs, which is when the oldest month with qualifying points leaves the window
+    /// (the first of the twelfth month after it). The daily job visits the customer the day
+    /// after [`CustomerState::tier_review_on`], and the `points.expired` it sends makes the
+    /// engine recompute the tier at that date. None when the tier cannot fall (the lowest
+    /// tier, or no tier needing points) or the program counts lifetime points.
+    pub(super) fn schedule_tier_review(&mut self) -> Result<()> {
+        self.state.tier_review_on = None;
+        if self.program.tier_window != TierWindow::Rolling12Months {
+            return Ok(());
+        }
+        let floor = self
+            .state
+            .tier
+            .as_deref()
+            .and_then(|name| self.program.tiers.iter().find(|t| t.name == name))
+            .map_or(0, |t| t.min_points);
+        if floor <= 0 {
+            return Ok(());
+        }
+        let today = self.local.date();
+        let Ok(first) = today.first_of_month().checked_sub(Span::new().months(11)) else {
+            return Ok(());
+        };
+        let oldest = self
+            .state
+            .qualifying_by_month
+            .range(month_key(first)..=month_key(today))
+            .find(|(_, p)| **p != 0)
+            .map(|(m, _)| *m);
+        if let Some(month) = oldest
+            && let Some(start) = month_start(month)
+            && let Ok(leaves) = start.checked_add(Span::new().months(12))
+        {
+            // The last day the month still counts: the daily job reads days before its own.
+            self.state.tier_review_on = leaves.yesterday().ok();
+        }
         Ok(())
     }
 

@@ -100,3 +100,47 @@ impl RewardStore for OneAtATime {
         self.0.waiting_rewards(before, limit).await
     }
 }
+
+impl saguaro_domain::ports::ScheduleStore for OneAtATime {
+    async fn expiring(
+        &self,
+        from: saguaro_domain::schedule::Date,
+        through: saguaro_domain::schedule::Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<
+        saguaro_domain::ports::IndexPage<saguaro_domain::schedule::ScheduledExpiry>,
+        StoreError,
+    > {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.expiring(from, through, cursor, limit).await
+    }
+
+    async fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<
+        saguaro_domain::ports::IndexPage<saguaro_domain::schedule::ScheduledSubscription>,
+        StoreError,
+    > {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.anniversaries(month, day, cursor, limit).await
+    }
+
+    async fn watermark(&self) -> Result<Option<saguaro_domain::schedule::Date>, StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.watermark().await
+    }
+
+    async fn advance_watermark(
+        &self,
+        from: Option<saguaro_domain::schedule::Date>,
+        to: saguaro_domain::schedule::Date,
+    ) -> Result<bool, StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.advance_watermark(from, to).await
+    }
+}

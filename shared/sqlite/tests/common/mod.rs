@@ -122,3 +122,43 @@ impl RewardStore for TempStore {
         self.store().waiting_rewards(before, limit).await
     }
 }
+
+impl saguaro_domain::ports::ScheduleStore for TempStore {
+    async fn expiring(
+        &self,
+        from: saguaro_domain::schedule::Date,
+        through: saguaro_domain::schedule::Date,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<
+        saguaro_domain::ports::IndexPage<saguaro_domain::schedule::ScheduledExpiry>,
+        StoreError,
+    > {
+        self.store().expiring(from, through, cursor, limit).await
+    }
+
+    async fn anniversaries(
+        &self,
+        month: i8,
+        day: i8,
+        cursor: Option<String>,
+        limit: usize,
+    ) -> Result<
+        saguaro_domain::ports::IndexPage<saguaro_domain::schedule::ScheduledSubscription>,
+        StoreError,
+    > {
+        self.store().anniversaries(month, day, cursor, limit).await
+    }
+
+    async fn watermark(&self) -> Result<Option<saguaro_domain::schedule::Date>, StoreError> {
+        self.store().watermark().await
+    }
+
+    async fn advance_watermark(
+        &self,
+        from: Option<saguaro_domain::schedule::Date>,
+        to: saguaro_domain::schedule::Date,
+    ) -> Result<bool, StoreError> {
+        self.store().advance_watermark(from, to).await
+    }
+}

@@ -35,13 +35,11 @@ use aws_sdk_dynamodb::types::{
     CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 use jiff::Timestamp;
-use jiff::civil::Date;
-use saguaro_domain::Delivery;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, EventMarker, HistoryStore, LedgerPage, PageRequest, RewardPage,
-    RewardPageRequest, RewardPosition, RewardRef, RewardStore, StateStore, StoreError,
+    RewardPageRequest, RewardPosition, StateStore, StoreError,
 };
 use saguaro_domain::state::CustomerState;
 
@@ -49,6 +47,9 @@ use crate::error::{Error, Result, is_permanent_cancellation};
 use crate::item::{self, Indexed, Item};
 use crate::keys;
 use crate::size::item_size;
+
+mod rewards;
+mod schedule;
 
 /// DynamoDB's limit on the actions of one `TransactWriteItems`.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -59,6 +60,12 @@ pub const MAX_ITEM_BYTES: usize = 400 * 1024;
 /// How long an event marker is kept. Providers retry for about 3 days, and SQS keeps a
 /// message (or a DLQ keeps it for redrive) up to 14 days: 30 days covers both with margin.
 pub const DEFAULT_MARKER_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// How long the marker of a synthetic event (the scheduler's) is kept: longer than a year,
+/// so that a day the job processes again (after a crash, or a watermark reset) finds the
+/// markers of its anniversaries, expiry runs and grants however late it is (docs/design.md
+/// §6.1). Anniversary ids repeat only a year later with another `years`.
+pub const SYNTHETIC_MARKER_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
 
 /// Customers whose last indexed days are remembered; beyond this the cache starts over.
 const BASELINE_CAPACITY: usize = 4096;
@@ -107,53 +114,6 @@ impl DynamoStore {
 
     pub fn client(&self) -> &Client {
         &self.client
-    }
-
-    /// The customers whose soonest-expiring lot expires at the end of `day` (index `gsi1`,
-    /// eventually consistent): the daily job sends each a `points.expired`, which expires
-    /// every lot due and moves the customer to their next day. A job that missed days reads
-    /// those days too.
-    pub async fn customers_with_lots_expiring_on(&self, day: Date) -> Result<Vec<CustomerId>> {
-        let items = self.query_index(keys::expiry_gsi_pk(day)).await?;
-        items.iter().map(item::decode_expiry_index).collect()
-    }
-
-    /// Every subscription whose start (UTC) fell on `month`-`day` of some year, with its
-    /// customer, id and start (index `gsi1`, eventually consistent). Subscriptions started on
-    /// 29 February are only under (2, 29).
-    pub async fn subscriptions_with_anniversary(
-        &self,
-        month: i8,
-        day: i8,
-    ) -> Result<Vec<(CustomerId, String, Timestamp)>> {
-        let items = self
-            .query_index(keys::anniversary_gsi_pk(month, day))
-            .await?;
-        items.iter().map(item::decode_anniversary_index).collect()
-    }
-
-    async fn query_index(&self, gsi1pk: String) -> Result<Vec<Item>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", keys::GSI1_PK)
-                .expression_attribute_values(":pk", item::str_value(gsi1pk.clone()))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::request("Query", e))?;
-            out.extend(page.items.unwrap_or_default());
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
     }
 
     async fn load_state(&self, customer: &CustomerId) -> Result<Option<CustomerState>> {
@@ -365,9 +325,9 @@ impl DynamoStore {
                 None => index_deletes.push(keys::EXPIRY_INDEX_SK.to_owned()),
             }
         }
-        for (id, started) in &indexed.started {
-            if baseline.is_none_or(|b| b.started.get(id) != Some(started)) {
-                index_puts.push(item::anniversary_index_item(customer, id, *started));
+        for (id, sub) in &indexed.started {
+            if baseline.is_none_or(|b| b.started.get(id) != Some(sub)) {
+                index_puts.push(item::anniversary_index_item(sub));
             }
         }
         if let Some(b) = baseline {
@@ -395,7 +355,12 @@ impl DynamoStore {
 
         if let Some(marker) = marker {
             let now = Timestamp::now();
-            let ttl_secs = i64::try_from(self.marker_ttl.as_secs()).unwrap_or(i64::MAX);
+            let ttl = if marker.synthetic {
+                self.marker_ttl.max(SYNTHETIC_MARKER_TTL)
+            } else {
+                self.marker_ttl
+            };
+            let ttl_secs = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
             let expires_at = now.as_second().saturating_add(ttl_secs);
             let put = self
                 .put(item::marker_item(marker, now, expires_at))
@@ -604,171 +569,5 @@ impl HistoryStore for DynamoStore {
         page: RewardPageRequest,
     ) -> Result<RewardPage, StoreError> {
         Ok(self.reward_page(customer, page).await?)
-    }
-}
-
-/// Reward delivery state: each change is one `UpdateItem` of the row conditioned on its
-/// delivery attribute ([`keys::DELIVERY_STATE`]) being what the writer last read; a waiting
-/// row carries the index keys of [`keys::WAITING_REWARDS_GSI_PK`], which the sweep queries.
-impl DynamoStore {
-    async fn reward_row(&self, at: &RewardRef) -> Result<Option<RewardOutbox>> {
-        let got = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .consistent_read(true)
-            .key(keys::PK, item::str_value(keys::customer_pk(&at.customer)))
-            .key(keys::SK, item::str_value(keys::reward_sk(at.at)))
-            .send()
-            .await
-            .map_err(|e| Error::request("GetItem", e))?;
-        got.item
-            .as_ref()
-            .map(|i| item::decode_reward(i).map(|(_, r)| r))
-            .transpose()
-    }
-
-    async fn update_delivery(
-        &self,
-        at: &RewardRef,
-        expected: &Delivery,
-        next: &Delivery,
-    ) -> Result<bool> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-
-        let pk = keys::customer_pk(&at.customer);
-        let sk = keys::reward_sk(at.at);
-        // Since when the row waits in its new state; a fresh `pending` waits since its
-        // creation, which only the row knows.
-        let waiting = match next {
-            Delivery::Pending {
-                last_attempt_at: None,
-                ..
-            } => match self.reward_row(at).await? {
-                Some(row) => Some(row.created_at),
-                None => return Ok(false),
-            },
-            Delivery::Pending {
-                last_attempt_at: Some(t),
-                ..
-            } => Some(*t),
-            Delivery::Delivering { at, .. } => Some(*at),
-            Delivery::Delivered { .. } | Delivery::Failed { .. } => None,
-        };
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(keys::PK, item::str_value(pk.clone()))
-            .key(keys::SK, item::str_value(sk.clone()))
-            .expression_attribute_names("#ds", keys::DELIVERY_STATE)
-            .expression_attribute_names("#d", keys::DELIVERY)
-            .expression_attribute_names("#gpk", keys::GSI1_PK)
-            .expression_attribute_names("#gsk", keys::GSI1_SK)
-            .expression_attribute_values(":expected", item::delivery_value(expected)?)
-            .expression_attribute_values(":next", item::delivery_value(next)?)
-            .expression_attribute_values(":status", item::str_value(next.status()));
-        update = if *expected == Delivery::pending() {
-            // Rows committed before the delivery attribute existed are pending.
-            update
-                .condition_expression(
-                    "#ds = :expected OR (attribute_not_exists(#ds) AND #d = :pending)",
-                )
-                .expression_attribute_values(":pending", item::str_value("pending"))
-        } else {
-            update.condition_expression("#ds = :expected")
-        };
-        update = match waiting {
-            Some(since) => update
-                .update_expression("SET #ds = :next, #d = :status, #gpk = :gpk, #gsk = :gsk")
-                .expression_attribute_values(":gpk", item::str_value(keys::WAITING_REWARDS_GSI_PK))
-                .expression_attribute_values(
-                    ":gsk",
-                    item::str_value(keys::waiting_reward_gsi_sk(since, &pk, &sk)),
-                ),
-            None => update.update_expression("SET #ds = :next, #d = :status REMOVE #gpk, #gsk"),
-        };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(_)) => Ok(false),
-                _ => Err(Error::request("UpdateItem", e)),
-            },
-        }
-    }
-
-    async fn waiting(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(RewardRef, RewardOutbox)>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        while out.len() < limit {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk AND #sk < :before")
-                .expression_attribute_names("#pk", keys::GSI1_PK)
-                .expression_attribute_names("#sk", keys::GSI1_SK)
-                .expression_attribute_values(":pk", item::str_value(keys::WAITING_REWARDS_GSI_PK))
-                .expression_attribute_values(
-                    ":before",
-                    item::str_value(keys::waiting_bound(before)),
-                )
-                .limit(i32::try_from(limit - out.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::request("Query", e))?;
-            for found in page.items.unwrap_or_default() {
-                let text = |name| match found.get(name) {
-                    Some(aws_sdk_dynamodb::types::AttributeValue::S(v)) => Some(v.as_str()),
-                    _ => None,
-                };
-                let customer = text(keys::PK).and_then(keys::parse_customer_pk);
-                let position = text(keys::SK).and_then(keys::parse_reward_sk);
-                let (Some(customer), Some(at)) = (customer, position) else {
-                    return Err(Error::Attribute {
-                        pk: text(keys::PK).unwrap_or("?").to_owned(),
-                        sk: text(keys::SK).unwrap_or("?").to_owned(),
-                        attribute: keys::SK,
-                    });
-                };
-                let (_, reward) = item::decode_reward(&found)?;
-                out.push((RewardRef { customer, at }, reward));
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
-        out.truncate(limit);
-        Ok(out)
-    }
-}
-
-impl RewardStore for DynamoStore {
-    async fn reward(&self, at: &RewardRef) -> Result<Option<RewardOutbox>, StoreError> {
-        Ok(self.reward_row(at).await?)
-    }
-
-    async fn set_delivery(
-        &self,
-        at: &RewardRef,
-        expected: &Delivery,
-        next: &Delivery,
-    ) -> Result<bool, StoreError> {
-        Ok(self.update_delivery(at, expected, next).await?)
-    }
-
-    async fn waiting_rewards(
-        &self,
-        before: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
-        Ok(self.waiting(before, limit).await?)
     }
 }

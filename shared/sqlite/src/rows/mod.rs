@@ -17,6 +17,11 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+mod schedule;
+pub use schedule::{
+    advance_watermark, anniversaries_page, expiring_page, reindex, reindex_all, watermark,
+};
+
 fn int(what: &'static str, value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| Error::OutOfRange { what, value })
 }
@@ -236,6 +241,7 @@ pub fn apply_commit(conn: &Connection, commit: &Commit, now: &str) -> Result<Com
         now,
         json("customer state", &commit.state)?
     ])?;
+    reindex(conn, &commit.state)?;
     for line in &commit.lines {
         insert_line(conn, line)?;
     }
