@@ -2,7 +2,7 @@
 # Runs every test of the workspace, doing all set-up itself:
 #   1. a Python venv (./.venv) with the pinned test tools (infra/requirements-test.txt);
 #   2. the local AWS emulator (moto server) on a free loopback port, stopped on exit;
-#   3. cfn-lint on template.yaml;
+#   3. cfn-lint and `sam validate` on template.yaml (no AWS account needed);
 #   4. Debian's chromium when missing (the report's browser test);
 #   5. cargo test over the whole workspace (unit, property, contract, HTTP, end-to-end).
 # Extra arguments go to cargo test (e.g. `infra/test.sh -p saguaro-domain`).
@@ -47,6 +47,8 @@ export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-eas
 
 echo "==> cfn-lint template.yaml"
 "$venv/bin/cfn-lint" template.yaml
+echo "==> sam validate --region us-east-1"
+SAM_CLI_TELEMETRY=0 "$venv/bin/sam" validate --region us-east-1 --template template.yaml
 
 # The simulation report's browser test (shared/saguaro/tests/report_browser.rs) opens the
 # report in headless Chromium: Debian's package, installed here when missing.

@@ -5,7 +5,7 @@ use chargebee_webhook::config::Config;
 use lambda_http::Error;
 use std::sync::Arc;
 
-use saguaro_app::config::{EARN_DLQ_URL, Env};
+use saguaro_app::config::EARN_DLQ_URL;
 use saguaro_app::webhooks::ChargebeeWebhook;
 use saguaro_sqs::{SqsParking, SqsQueue};
 
@@ -15,8 +15,9 @@ async fn main() -> Result<(), Error> {
         .with_current_span(false)
         .with_target(false)
         .init();
-    let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
+    // the SSM secrets the template names, over the environment; the bundled program
+    let config = Config::from_env(&saguaro_lambda::env(&aws).await?)?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let queue = SqsQueue::new(sqs.clone(), config.queue_url);
     let mut webhook = ChargebeeWebhook::new(config.auth, queue, config.referral_key);

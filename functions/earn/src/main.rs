@@ -9,7 +9,6 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use earn::{Config, EarnHandler};
 use lambda_runtime::{LambdaEvent, service_fn};
 use saguaro_app::Earner;
-use saguaro_app::config::Env;
 use saguaro_dynamodb::DynamoStore;
 
 #[tokio::main]
@@ -19,8 +18,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_span_list(false)
         .init();
 
-    let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
+    // the SSM secrets the template names, over the environment; the bundled program
+    let config = Config::from_env(&saguaro_lambda::env(&aws).await?)?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name);
     let handler = EarnHandler::new(Earner::new(store, config.program));
     let handler = &handler;

@@ -6,7 +6,6 @@
 #![recursion_limit = "256"]
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use saguaro_app::config::Env;
 use saguaro_app::ports::SystemClock;
 use saguaro_dynamodb::DynamoStore;
 use saguaro_sqs::SqsQueue;
@@ -20,8 +19,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_span_list(false)
         .init();
 
-    let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
+    // the environment, with the bundled program
+    let config = Config::from_env(&saguaro_lambda::env(&aws).await?)?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name);
     let queue = SqsQueue::new(aws_sdk_sqs::Client::new(&aws), config.queue_url);
     let handler = SchedulerHandler::new(store, queue, config.program, SystemClock);

@@ -4,7 +4,7 @@
 use lambda_http::Error;
 use std::sync::Arc;
 
-use saguaro_app::config::{EARN_DLQ_URL, Env, STRIPE_API_KEY};
+use saguaro_app::config::{EARN_DLQ_URL, STRIPE_API_KEY};
 use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
 use saguaro_sqs::{SqsParking, SqsQueue};
@@ -17,8 +17,9 @@ async fn main() -> Result<(), Error> {
         .with_current_span(false)
         .with_target(false)
         .init();
-    let config = Config::from_env(&Env::process())?;
     let aws = aws_config::load_from_env().await;
+    // the SSM secrets the template names, over the environment; the bundled program
+    let config = Config::from_env(&saguaro_lambda::env(&aws).await?)?;
     let sqs = aws_sdk_sqs::Client::new(&aws);
     let queue = SqsQueue::new(sqs.clone(), config.queue_url);
     let stripe_api = match &config.stripe_api_key {

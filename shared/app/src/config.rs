@@ -20,10 +20,13 @@ use saguaro_providers::stripe::Verifier;
 
 use crate::webhooks::stripe_verifier;
 
-/// The program file (docs/design.md §4), bundled with the functions.
+/// The program file (docs/design.md §4) to read instead of the one a Lambda function has
+/// bundled ([`Env::with_bundled_program`]); the local runner's `--program`.
 pub const SAGUARO_PROGRAM_FILE: &str = "SAGUARO_PROGRAM_FILE";
-/// Where the program file is when `SAGUARO_PROGRAM_FILE` is unset (bundled with the code).
+/// Where the program file is when `SAGUARO_PROGRAM_FILE` is unset and none is bundled.
 pub const DEFAULT_PROGRAM_FILE: &str = "program.toml";
+/// How a bundled program is named in errors.
+pub const BUNDLED_PROGRAM: &str = "program.toml (bundled)";
 /// The DynamoDB table holding customer state, ledger, markers and the reward outbox.
 pub const TABLE_NAME: &str = "TABLE_NAME";
 /// The SQS FIFO queue the webhook functions put events on.
@@ -108,9 +111,12 @@ pub fn unless_missing<T>(result: Result<T>) -> Result<Option<T>> {
 type Lookup = Box<dyn Fn(&str) -> std::result::Result<Option<String>, VarError>>;
 
 /// Variables read through a lookup: the process environment ([`Env::process`]), or a map in
-/// tests ([`Env::from_lookup`]). A blank value counts as unset.
+/// tests ([`Env::from_lookup`]). A blank value counts as unset. A Lambda function lays the
+/// secrets it read from SSM over it ([`Env::with_values`]) and names the program it was built
+/// with ([`Env::with_bundled_program`]).
 pub struct Env {
     lookup: Lookup,
+    bundled_program: Option<&'static str>,
 }
 
 impl Env {
@@ -123,6 +129,7 @@ impl Env {
                 Err(VarError::NotPresent) => Ok(None),
                 Err(e) => Err(e),
             }),
+            bundled_program: None,
         }
     }
 
@@ -130,7 +137,27 @@ impl Env {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String> + 'static) -> Self {
         Self {
             lookup: Box::new(move |name| Ok(lookup(name))),
+            bundled_program: None,
         }
+    }
+
+    /// `values` first (secrets read from SSM, by variable name), then this environment.
+    pub fn with_values(self, values: std::collections::HashMap<String, String>) -> Self {
+        let inner = self.lookup;
+        Self {
+            lookup: Box::new(move |name| match values.get(name) {
+                Some(v) => Ok(Some(v.clone())),
+                None => inner(name),
+            }),
+            bundled_program: self.bundled_program,
+        }
+    }
+
+    /// The program file's text compiled into the binary: what [`Env::program`] reads when
+    /// `SAGUARO_PROGRAM_FILE` is unset.
+    pub fn with_bundled_program(mut self, text: Option<&'static str>) -> Self {
+        self.bundled_program = text;
+        self
     }
 
     /// The value of `name`; `None` when unset or blank.
@@ -146,12 +173,19 @@ impl Env {
         self.optional(name)?.ok_or(ConfigError::Missing(name))
     }
 
-    /// The program in the file `SAGUARO_PROGRAM_FILE` names, by default
-    /// [`DEFAULT_PROGRAM_FILE`]; an error names the path and the variable.
+    /// The program in the file `SAGUARO_PROGRAM_FILE` names; without it the bundled one,
+    /// if any, else [`DEFAULT_PROGRAM_FILE`]; an error names the path and the variable.
     pub fn program(&self) -> Result<Program> {
-        let path = self
-            .optional(SAGUARO_PROGRAM_FILE)?
-            .unwrap_or_else(|| DEFAULT_PROGRAM_FILE.to_owned());
+        let path = match (self.optional(SAGUARO_PROGRAM_FILE)?, self.bundled_program) {
+            (Some(path), _) => path,
+            (None, Some(text)) => {
+                return Program::parse(text).map_err(|source| ConfigError::Program {
+                    path: PathBuf::from(BUNDLED_PROGRAM),
+                    source,
+                });
+            }
+            (None, None) => DEFAULT_PROGRAM_FILE.to_owned(),
+        };
         read_program(Path::new(&path), Some(SAGUARO_PROGRAM_FILE))
     }
 
@@ -219,6 +253,7 @@ mod tests {
     fn when_a_variable_is_not_unicode_then_the_error_names_it() {
         let env = Env {
             lookup: Box::new(|_| Err(VarError::NotUnicode("\u{fffd}".into()))),
+            bundled_program: None,
         };
         let err = env.required(TABLE_NAME).unwrap_err();
         assert!(
@@ -305,6 +340,7 @@ mod tests {
         assert!(unless_missing(env.chargebee_auth()).unwrap().is_none());
         let bad = Env {
             lookup: Box::new(|_| Err(VarError::NotUnicode("\u{fffd}".into()))),
+            bundled_program: None,
         };
         assert!(unless_missing(bad.chargebee_auth()).is_err());
     }
@@ -318,5 +354,45 @@ mod tests {
         assert_eq!(key.expose(), "rk_live_lookup");
         assert_eq!(format!("{key:?}"), "[redacted]");
         assert_eq!(env(&[]).stripe_api_key().unwrap(), None);
+    }
+
+    #[test]
+    fn when_a_program_is_bundled_then_it_is_read_unless_the_variable_names_a_file() {
+        let text = std::fs::read_to_string(example_program()).unwrap();
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let program = env(&[]).with_bundled_program(Some(text)).program().unwrap();
+        assert_eq!(program.name, "Acme Rewards");
+        let err = env(&[(SAGUARO_PROGRAM_FILE, "/nonexistent/p.toml")])
+            .with_bundled_program(Some(text))
+            .program()
+            .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/p.toml"), "{err}");
+        let err = env(&[])
+            .with_bundled_program(Some("name = 1\n"))
+            .program()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the program file program.toml (bundled) is invalid"
+        );
+    }
+
+    #[test]
+    fn when_values_are_laid_over_then_they_win_and_the_rest_is_read_through() {
+        let values = std::collections::HashMap::from([(
+            STRIPE_WEBHOOK_SECRET.to_owned(),
+            "whsec_from_ssm".to_owned(),
+        )]);
+        let env =
+            env(&[(STRIPE_WEBHOOK_SECRET, "whsec_env"), (TABLE_NAME, "t")]).with_values(values);
+        assert_eq!(
+            env.required(STRIPE_WEBHOOK_SECRET).unwrap(),
+            "whsec_from_ssm"
+        );
+        assert_eq!(env.required(TABLE_NAME).unwrap(), "t");
+        assert!(matches!(
+            env.required(EARN_QUEUE_URL),
+            Err(ConfigError::Missing(_))
+        ));
     }
 }
