@@ -238,8 +238,10 @@ fn check_timezones(t: &Value) -> Vec<String> {
     let mut names: Vec<(String, String)> = Vec::new();
     let mut found = Vec::new();
     cfn::find_key(&t["Resources"], "ScheduleExpressionTimezone", &mut found);
+    // A `!Ref` to a parameter reads as the parameter's name: its default is checked below.
+    let is_parameter = |s: &str| t.get("Parameters").and_then(|p| p.get(s)).is_some();
     for v in found {
-        if let Some(s) = v.as_str() {
+        if let Some(s) = v.as_str().filter(|s| !is_parameter(s)) {
             names.push(("ScheduleExpressionTimezone".into(), s.to_owned()));
         }
     }
