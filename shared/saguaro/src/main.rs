@@ -400,10 +400,7 @@ fn backfill(
     let store = match LocalStore::open_dir(data) {
         Ok(s) => s,
         Err(e) => {
-            match std::error::Error::source(&e) {
-                Some(cause) => eprintln!("error: {e}: {cause}"),
-                None => eprintln!("error: {e}"),
-            }
+            print_error(&e);
             return ExitCode::FAILURE;
         }
     };
@@ -518,10 +515,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                match std::error::Error::source(&e) {
-                    Some(cause) => eprintln!("error: {e}: {cause}"),
-                    None => eprintln!("error: {e}"),
-                }
+                print_error(&e);
                 ExitCode::FAILURE
             }
         },
@@ -609,10 +603,7 @@ fn main() -> ExitCode {
                 match LocalStore::open_dir(&data) {
                     Ok(store) => store,
                     Err(e) => {
-                        match std::error::Error::source(&e) {
-                            Some(cause) => eprintln!("error: {e}: {cause}"),
-                            None => eprintln!("error: {e}"),
-                        }
+                        print_error(&e);
                         return ExitCode::FAILURE;
                     }
                 }
@@ -699,10 +690,7 @@ fn run_tick(
     let store = match LocalStore::open_dir(data) {
         Ok(store) => Arc::new(store),
         Err(e) => {
-            match std::error::Error::source(&e) {
-                Some(cause) => eprintln!("error: {e}: {cause}"),
-                None => eprintln!("error: {e}"),
-            }
+            print_error(&e);
             return ExitCode::FAILURE;
         }
     };
@@ -742,11 +730,16 @@ fn run_tick(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            match std::error::Error::source(&e) {
-                Some(cause) => eprintln!("error: {e}: {cause}"),
-                None => eprintln!("error: {e}"),
-            }
+            print_error(&e);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `error: {e}` on stderr, with its first cause when it has one.
+fn print_error(e: &dyn std::error::Error) {
+    match e.source() {
+        Some(cause) => eprintln!("error: {e}: {cause}"),
+        None => eprintln!("error: {e}"),
     }
 }
