@@ -239,8 +239,9 @@ fn check_timezones(t: &Value) -> Vec<String> {
     let mut found = Vec::new();
     cfn::find_key(&t["Resources"], "ScheduleExpressionTimezone", &mut found);
     for v in found {
-        if let Some(s) = v.as_str() {
-            names.push(("ScheduleExpressionTimezone".into(), s.to_owned()));
+        // a literal only (`as_str` would also read through a `!Ref`'s tag)
+        if let Value::String(s) = v {
+            names.push(("ScheduleExpressionTimezone".into(), s.clone()));
         }
     }
     if let Some(params) = t.get("Parameters").and_then(Value::as_mapping) {
