@@ -5,8 +5,9 @@
 //! Plain settings come from [`Env`] (`TABLE_NAME`, `SAGUARO_PROGRAM_FILE`,
 //! `STRIPE_API_BASE_URL`, `CHARGEBEE_SITE`, `CHARGEBEE_API_BASE_URL`); secrets
 //! (`STRIPE_API_KEY`, `CHARGEBEE_API_KEY`, and every perk's `secret` named in the program)
-//! through one lookup, [`secret_from_env`] today: the one function to change when secrets
-//! come from SSM.
+//! through one lookup: `main.rs` passes [`Env::named`] of the environment that
+//! `saguaro_lambda::env` built, the SSM SecureStrings the template names laid over the
+//! process environment.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,11 +25,6 @@ use saguaro_stripe_api::{StripeApi, StripeRewards};
 
 /// A secret's value by its name; `None` when it is not set (or blank).
 pub type SecretLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// A secret from the environment variable of its name (blank counts as unset).
-pub fn secret_from_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
 
 /// Everything the function needs besides its DynamoDB client.
 #[derive(Debug)]

@@ -8,10 +8,8 @@
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use fulfil::config::secret_from_env;
 use fulfil::{Config, FulfilHandler};
 use lambda_runtime::{LambdaEvent, service_fn};
-use saguaro_app::config::Env;
 use saguaro_app::fulfil::Fulfiler;
 use saguaro_domain::ports::SystemClock;
 use saguaro_dynamodb::DynamoStore;
@@ -24,8 +22,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .with_span_list(false)
         .init();
 
-    let config = Config::from_env(&Env::process(), &secret_from_env)?;
     let aws = aws_config::load_from_env().await;
+    // the SSM secrets the template names (keys, perk secrets), over the environment; the
+    // bundled program
+    let env = saguaro_lambda::env(&aws).await?;
+    let config = Config::from_env(&env, &|name| env.named(name))?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name);
     let fulfiler = Fulfiler::new(store, config.deliveries, Arc::new(SystemClock));
     let handler = FulfilHandler::new(fulfiler);

@@ -168,6 +168,15 @@ impl Env {
         }
     }
 
+    /// The value of a variable whose name comes from the program file (a perk's `secret`);
+    /// `None` when unset, blank or not unicode.
+    pub fn named(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .ok()
+            .flatten()
+            .filter(|v| !v.trim().is_empty())
+    }
+
     /// The value of `name`, or [`ConfigError::Missing`] naming it.
     pub fn required(&self, name: &'static str) -> Result<String> {
         self.optional(name)?.ok_or(ConfigError::Missing(name))
