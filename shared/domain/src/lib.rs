@@ -21,9 +21,11 @@
 //!   - referrals: [`engine::referral`]; subscription snapshots: [`engine::subscriptions`].
 //! - What the engine reads and writes: the customer's [`CustomerState`] ([`state`]), ledger
 //!   lines and reward outbox rows ([`ledger`]).
+//! - How stores keep a customer's state in one compact record: [`codec`].
 //! - What the daily job reads by day and its calendar rules: [`schedule`].
 //! - The ports adapters implement (customer state and history stores, the clock): [`ports`].
 
+pub mod codec;
 pub mod engine;
 pub mod event;
 pub mod ids;

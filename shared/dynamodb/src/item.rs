@@ -4,7 +4,7 @@
 //!
 //! Keys and what the table's conditions and indexes need (version, balance, index days) are
 //! plain attributes; the rest of a value is a JSON document attribute ([`keys::DOC`]), and
-//! on the customer item also the compact binary attributes of [`crate::codec`].
+//! on the customer item also the compact binary attributes of [`saguaro_domain::codec`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
@@ -20,9 +20,9 @@ use saguaro_domain::schedule::{ScheduleIndex, ScheduledExpiry, ScheduledSubscrip
 use saguaro_domain::state::CustomerState;
 use serde::Serialize;
 
-use crate::codec::{self, Doc};
 use crate::error::{Error, Result};
 use crate::keys;
+use saguaro_domain::codec::{self, Doc};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;

@@ -52,11 +52,11 @@ pub const BALANCE: &str = "balance";
 /// Customer item: the current tier (string), when there is one.
 pub const TIER: &str = "tier";
 /// JSON document: the rest of the item's domain value (compact on the customer item, see
-/// [`crate::codec`]).
+/// [`saguaro_domain::codec`]).
 pub const DOC: &str = "doc";
-/// Customer item: the lots (binary, [`crate::codec`]).
+/// Customer item: the lots (binary, [`saguaro_domain::codec`]).
 pub const LOTS: &str = "lots";
-/// Customer item: the payment records (binary, [`crate::codec`]).
+/// Customer item: the payment records (binary, [`saguaro_domain::codec`]).
 pub const PAYMENTS: &str = "pay";
 /// Reward rows: the customer version that wrote the row (number).
 pub const WRITTEN_AT: &str = "v";

@@ -8,11 +8,10 @@
 //!   benchmarks, and the item sizes of each transaction.
 //! - [`size`]: item sizes and write units by DynamoDB's published rules.
 //!
-//! A customer's state is one item in a compact encoding (`codec`): a load is one GetItem, a
+//! A customer's state is one item in a compact encoding (`saguaro_domain::codec`): a load is one GetItem, a
 //! commit one `TransactWriteItems` (three items for a typical payment). See [`store`] for
 //! what a commit writes and what bounds it.
 
-mod codec;
 mod counter;
 mod error;
 mod item;

@@ -1,6 +1,6 @@
 //! What one event costs as a customer's history grows, on the local stores: the time to
-//! apply it through the earn service, and the bytes of state read and written (the state
-//! document the SQLite store reads and rewrites, which is what grows with history).
+//! apply it through the earn service, and the bytes of state read and written (the customer
+//! record, in the compact encoding the SQLite store reads and rewrites on every event).
 //!
 //! Three customers, each measured on the in-memory store and on the SQLite file store:
 //!
@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use jiff::{Span, Timestamp};
 use saguaro::LocalStore;
 use saguaro_app::Earner;
+use saguaro_domain::codec;
 use saguaro_domain::ports::StateStore;
 use saguaro_domain::{CustomerId, Event, Money, Program, Provider, SubscriptionInfo, Trigger};
 
@@ -168,9 +169,13 @@ fn figures(mut times: Vec<Duration>, state_bytes: usize) -> Figures {
     }
 }
 
+/// The bytes of the customer's record in the compact encoding the SQLite and DynamoDB
+/// stores keep (`saguaro_domain::codec`): the JSON part plus the binary lots and payments.
 async fn state_bytes(store: &LocalStore, who: &CustomerId) -> usize {
     let state = store.load(who).await.unwrap().unwrap();
-    serde_json::to_vec(&state).unwrap().len()
+    serde_json::to_vec(&codec::Doc::of(&state)).unwrap().len()
+        + codec::encode_lots(&state.lots).len()
+        + codec::encode_payments(&state.payments).len()
 }
 
 async fn timed(earner: &Earner<Arc<LocalStore>>, event: &Event) -> Duration {

@@ -13,7 +13,7 @@
 //!
 //! | table | key | columns |
 //! |---|---|---|
-//! | `customers` | `provider`, `customer` | `version`, `balance`, `tier`, `updated_at`, `state` (JSON: the whole `CustomerState`) |
+//! | `customers` | `provider`, `customer` | `version`, `balance`, `tier`, `updated_at`, `state` (JSON part of the compact encoding, `saguaro_domain::codec`), `lots`, `pay` (its binary parts) |
 //! | `ledger` | `provider`, `customer`, `seq` | `kind`, `points`, `balance_after`, `rule`, `event_id`, `occurred_at`, `refers_to`, `program_version`, `doc` (JSON: the line) |
 //! | `rewards` | `provider`, `customer`, `reward_id` | `reward`, `kind`, `points`, `status` (pending/delivering/delivered/failed), `event_id`, `created_at`, `commit_version`, `commit_index`, `doc` (JSON: the outbox row with its delivery state), `waiting_since` (µs since the epoch while pending or delivering; a partial index serves the sweep) |
 //! | `markers` | `event_id` | `provider`, `customer`, `payload_hash`, `applied_at` |

@@ -8,14 +8,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Stored in `PRAGMA user_version`. Bump it with a new entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// How long a connection waits for another one (of this or another process) that holds the
 /// write lock, before a write fails as unavailable (retryable).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: [&str; 4] = [V1, V2, V3, V4];
+const MIGRATIONS: [&str; 5] = [V1, V2, V3, V4, V5];
 
 /// Plain rowid tables: state documents can be large, which `WITHOUT ROWID` handles badly.
 /// Each table's primary key is also its only index; every query of the store is a lookup
@@ -114,6 +114,15 @@ CREATE TABLE schedule (
 );
 ";
 
+/// A customer's state in the compact encoding (`saguaro_domain::codec`): `state` keeps only
+/// the JSON part, `lots` and `pay` the binary collections. Until v4 `state` held the whole
+/// state as JSON, which grew with every lot and payment and was rewritten on every event;
+/// the migration re-encodes every row ([`crate::rows::recode_all`]).
+const V5: &str = "
+ALTER TABLE customers ADD COLUMN lots BLOB;
+ALTER TABLE customers ADD COLUMN pay BLOB;
+";
+
 /// Pragmas that hold per connection.
 pub fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -154,6 +163,9 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<()> {
     let from = usize::try_from(found).unwrap_or(0);
     for step in &MIGRATIONS[from..] {
         tx.execute_batch(step)?;
+    }
+    if found > 0 && found < 5 {
+        crate::rows::recode_all(&tx)?;
     }
     if found > 0 && found < 4 {
         crate::rows::reindex_all(&tx)?;

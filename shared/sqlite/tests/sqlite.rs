@@ -229,3 +229,51 @@ async fn when_many_commits_of_one_event_id_arrive_at_once_then_exactly_one_appli
     }
     assert_eq!(applied, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_a_version_4_file_is_opened_then_each_state_is_re_encoded_compactly_and_reads_the_same()
+ {
+    let dir = TempDir::new("v4");
+    let path = dir.path().join(FILE_NAME);
+    let c = customer("migrated");
+    let state = {
+        let store = Arc::new(SqliteStore::open(&path).unwrap());
+        let earner = Earner::new(store.clone(), program());
+        for n in 0..12 {
+            earner.apply(&payment(&c, n, 40_000)).await.unwrap();
+        }
+        store.load(&c).await.unwrap().unwrap()
+    };
+    assert!(!state.lots.is_empty() && !state.payments.is_empty());
+
+    // Make the file what version 4 wrote: the whole state as JSON, no binary columns.
+    let conn = Connection::open(&path).unwrap();
+    let whole = serde_json::to_string(&state).unwrap();
+    conn.execute("UPDATE customers SET state = ?1", [&whole])
+        .unwrap();
+    conn.execute_batch(
+        "ALTER TABLE customers DROP COLUMN lots; ALTER TABLE customers DROP COLUMN pay;",
+    )
+    .unwrap();
+    conn.pragma_update(None, "user_version", 4).unwrap();
+    drop(conn);
+
+    let reopened = SqliteStore::open(&path).unwrap();
+    assert_eq!(reopened.load(&c).await.unwrap(), Some(state));
+    let conn = Connection::open(&path).unwrap();
+    let (version, doc, lots, pay): (i64, i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version), length(state), \
+             length(lots), length(pay) FROM customers",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(version, SCHEMA_VERSION);
+    assert!(lots > 0 && pay > 0, "binary parts written: {lots}, {pay}");
+    assert!(
+        usize::try_from(doc + lots + pay).unwrap() < whole.len() / 2,
+        "compact: {doc} + {lots} + {pay} bytes against {} as JSON",
+        whole.len()
+    );
+}

@@ -1,6 +1,6 @@
 //! [`DynamoStore`]: the state and history ports on the Saguaro table.
 //!
-//! A customer's state is one item ([`crate::codec`]): `load` is one strongly consistent
+//! A customer's state is one item ([`saguaro_domain::codec`]): `load` is one strongly consistent
 //! GetItem, and no read can see half a commit. `commit` is exactly one `TransactWriteItems`:
 //!
 //! 0. the event marker (keyed by event id alone), `attribute_not_exists(pk)`, returning the

@@ -2,10 +2,16 @@
 //! ledger line, a reward or a marker is laid out in the tables (see the crate docs).
 //!
 //! The columns a person reads (`balance`, `points`, `rule`, `status`...) are plain
-//! columns; the domain value itself is one JSON document (`state`, `doc`), which is what is
-//! read back, so the layout stays stable while domain types grow fields.
+//! columns. A customer's state is kept in the compact encoding the DynamoDB item uses
+//! ([`saguaro_domain::codec`]): `state` holds its JSON part and `lots` and `pay` the binary
+//! collections, so the bytes written per event stay small however long the history. Ledger
+//! lines and rewards are one JSON document each (`doc`), which is what is read back, so the
+//! layout stays stable while domain types grow fields.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use std::collections::BTreeMap;
+
+use saguaro_domain::codec::{self, Doc};
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
 use saguaro_domain::ports::{
@@ -51,31 +57,119 @@ fn parse<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A `customers` row as `load` reads it: version, balance, tier, `state` (the codec's JSON
+/// part), `lots`, `pay`.
+type StateRow = (
+    i64,
+    i64,
+    Option<String>,
+    String,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+);
+
 /// The customer's state, or `None` if nothing was ever committed for them.
 pub fn load(conn: &Connection, customer: &CustomerId) -> Result<Option<CustomerState>> {
-    let row: Option<(i64, String)> = conn
+    let row: Option<StateRow> = conn
         .prepare_cached(
-            "SELECT version, state FROM customers WHERE provider = ?1 AND customer = ?2",
+            "SELECT version, balance, tier, state, lots, pay FROM customers \
+             WHERE provider = ?1 AND customer = ?2",
         )?
         .query_row(params![customer.provider.as_str(), customer.id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
         })
         .optional()?;
-    let Some((version, doc)) = row else {
+    let Some((version, balance, tier, doc, lots, pay)) = row else {
         return Ok(None);
     };
-    let mut state: CustomerState = parse("state", customer, &doc)?;
     let invalid = |what| Error::Invalid {
         what,
         customer: customer.to_string(),
     };
-    // The column is the truth the version check compares; the document must agree on whose
-    // state it is.
-    state.version = u64::try_from(version).map_err(|_| invalid("version"))?;
-    if state.customer != *customer {
-        return Err(invalid("state"));
-    }
+    let doc: Doc = parse("state", customer, &doc)?;
+    let lots = match lots {
+        None => Vec::new(),
+        Some(bytes) => codec::decode_lots(&bytes).map_err(|_| invalid("lots"))?,
+    };
+    let payments = match pay {
+        None => BTreeMap::new(),
+        Some(bytes) => codec::decode_payments(&bytes).map_err(|_| invalid("pay"))?,
+    };
+    let version = u64::try_from(version).map_err(|_| invalid("version"))?;
+    let state = doc
+        .into_state(customer.clone(), version, balance, tier, lots, payments)
+        .map_err(|_| invalid("state"))?;
     Ok(Some(state))
+}
+
+/// Writes `state` as the customer's row (inserted or replaced) in the compact encoding.
+fn write_state(conn: &Connection, state: &CustomerState, version: i64, now: &str) -> Result<()> {
+    let customer = &state.customer;
+    let lots = (!state.lots.is_empty()).then(|| codec::encode_lots(&state.lots));
+    let pay = (!state.payments.is_empty()).then(|| codec::encode_payments(&state.payments));
+    conn.prepare_cached(
+        "INSERT INTO customers \
+         (provider, customer, version, balance, tier, updated_at, state, lots, pay) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) \
+         ON CONFLICT (provider, customer) DO UPDATE SET version = excluded.version, \
+         balance = excluded.balance, tier = excluded.tier, updated_at = excluded.updated_at, \
+         state = excluded.state, lots = excluded.lots, pay = excluded.pay",
+    )?
+    .execute(params![
+        customer.provider.as_str(),
+        customer.id,
+        version,
+        state.balance,
+        state.tier,
+        now,
+        json("customer state", &Doc::of(state))?,
+        lots,
+        pay
+    ])?;
+    Ok(())
+}
+
+/// Schema v5: every row written before it holds the whole state as JSON in `state`;
+/// rewrites each in the compact encoding (inside the migration's transaction).
+pub fn recode_all(conn: &Connection) -> Result<()> {
+    let rows = conn
+        .prepare("SELECT provider, customer, version, updated_at, state FROM customers")?
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (provider, id, version, updated_at, doc) in rows {
+        let Ok(provider) = provider.parse() else {
+            continue;
+        };
+        let customer = CustomerId::new(provider, id);
+        let mut state: CustomerState = parse("state", &customer, &doc)?;
+        if state.customer != customer {
+            return Err(Error::Invalid {
+                what: "state",
+                customer: customer.to_string(),
+            });
+        }
+        state.version = u64::try_from(version).map_err(|_| Error::Invalid {
+            what: "version",
+            customer: customer.to_string(),
+        })?;
+        write_state(conn, &state, version, &updated_at)?;
+    }
+    Ok(())
 }
 
 /// A page of the ledger, newest first.
@@ -225,22 +319,7 @@ pub fn apply_commit(conn: &Connection, commit: &Commit, now: &str) -> Result<Com
             now
         ])?;
     }
-    conn.prepare_cached(
-        "INSERT INTO customers (provider, customer, version, balance, tier, updated_at, state) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
-         ON CONFLICT (provider, customer) DO UPDATE SET version = excluded.version, \
-         balance = excluded.balance, tier = excluded.tier, updated_at = excluded.updated_at, \
-         state = excluded.state",
-    )?
-    .execute(params![
-        customer.provider.as_str(),
-        customer.id,
-        next,
-        commit.state.balance,
-        commit.state.tier,
-        now,
-        json("customer state", &commit.state)?
-    ])?;
+    write_state(conn, &commit.state, next, now)?;
     reindex(conn, &commit.state)?;
     for line in &commit.lines {
         insert_line(conn, line)?;

@@ -1,12 +1,18 @@
-//! The customer item's compact encoding of a [`CustomerState`]: the one item a customer's
-//! state lives in, written on every event. Transactional writes cost 2 write units per
-//! started KB of each item, so the typical item must stay under 1 KB (DESIGN §6):
+//! The compact encoding of a [`CustomerState`], shared by the stores that keep a customer's
+//! state in one record written on every event (the DynamoDB customer item, the SQLite
+//! `customers` row). On DynamoDB, transactional writes cost 2 write units per started KB of
+//! each item, so the typical record must stay under 1 KB (design §6); on SQLite the bytes
+//! written per event are what the event costs.
 //!
-//! - `doc` (JSON, short field names, empty values left out): the scalars, caps, tiers,
+//! - [`Doc`] (JSON, short field names, empty values left out): the scalars, caps, tiers,
 //!   grants, subscriptions, referral and pending follow-ups;
-//! - `lots` and `pay` (binary): the two collections that grow with a customer's history, at a
-//!   few bytes a lot and about 27 bytes a payment record. Both are bounded by the engine: one
-//!   lot per expiry day, payment records for the refund window.
+//! - `lots` and `pay` (binary, [`encode_lots`], [`encode_payments`]): the two collections
+//!   that grow with a customer's history, at a few bytes a lot and about 27 bytes a payment
+//!   record. Both are bounded by the engine: one lot per expiry day, payment records for the
+//!   refund window.
+//!
+//! The customer, version, balance and tier are not in it: each store keeps them as its own
+//! key and columns (attributes), and [`Doc::into_state`] takes them back.
 //!
 //! Binary layout, version [`FORMAT`] (integers are LEB128 varints, signed ones zigzag-coded;
 //! a day is days since 1970-01-01, stored +1 so that 0 can mean "none"):
@@ -18,27 +24,28 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jiff::Timestamp;
-use jiff::civil::Date;
-use saguaro_domain::event::Event;
-use saguaro_domain::ids::{CustomerId, PaymentKey};
-use saguaro_domain::ledger::LineSeq;
-use saguaro_domain::money::{Currency, Money};
-use saguaro_domain::state::{
+use crate::event::Event;
+use crate::ids::{CustomerId, PaymentKey};
+use crate::ledger::LineSeq;
+use crate::money::{Currency, Money};
+use crate::state::{
     CapCounter, CustomerState, EarnedLine, Lot, PaymentRecord, SubscriptionSnapshot,
 };
+use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 /// The encoding's version, in `doc` (`f`). A reader refuses a version it does not know.
-pub(crate) const FORMAT: u8 = 1;
+pub const FORMAT: u8 = 1;
 
-/// A malformed binary attribute: what was being read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Malformed(pub &'static str);
+/// A malformed record: what was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("malformed customer record: {0}")]
+pub struct Malformed(pub &'static str);
 
 /// The JSON part of the customer item.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct Doc {
+pub struct Doc {
     #[serde(rename = "f")]
     format: u8,
     #[serde(rename = "d", default, skip_serializing_if = "is_zero")]
@@ -130,7 +137,7 @@ fn is_false(v: &bool) -> bool {
 impl Doc {
     /// Everything of `state` but what the item holds elsewhere: the customer (its key), the
     /// version, balance and tier (attributes), lots and payments (binary).
-    pub(crate) fn of(state: &CustomerState) -> Self {
+    pub fn of(state: &CustomerState) -> Self {
         Self {
             format: FORMAT,
             deficit: state.deficit,
@@ -176,7 +183,7 @@ impl Doc {
     }
 
     /// The state this document, the item's attributes and its lots and payments make.
-    pub(crate) fn into_state(
+    pub fn into_state(
         self,
         customer: CustomerId,
         version: u64,
@@ -240,7 +247,7 @@ impl Doc {
 }
 
 /// The `lots` attribute.
-pub(crate) fn encode_lots(lots: &[Lot]) -> Vec<u8> {
+pub fn encode_lots(lots: &[Lot]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + lots.len() * 8);
     put_u64(&mut out, lots.len() as u64);
     for lot in lots {
@@ -251,7 +258,7 @@ pub(crate) fn encode_lots(lots: &[Lot]) -> Vec<u8> {
     out
 }
 
-pub(crate) fn decode_lots(bytes: &[u8]) -> Result<Vec<Lot>, Malformed> {
+pub fn decode_lots(bytes: &[u8]) -> Result<Vec<Lot>, Malformed> {
     let mut r = Bytes(bytes);
     let n = r.len("lot count")?;
     let mut lots = Vec::with_capacity(n);
@@ -267,7 +274,7 @@ pub(crate) fn decode_lots(bytes: &[u8]) -> Result<Vec<Lot>, Malformed> {
 }
 
 /// The `pay` attribute.
-pub(crate) fn encode_payments(payments: &BTreeMap<PaymentKey, PaymentRecord>) -> Vec<u8> {
+pub fn encode_payments(payments: &BTreeMap<PaymentKey, PaymentRecord>) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + payments.len() * 28);
     put_u64(&mut out, payments.len() as u64);
     for (key, record) in payments {
@@ -293,9 +300,7 @@ pub(crate) fn encode_payments(payments: &BTreeMap<PaymentKey, PaymentRecord>) ->
     out
 }
 
-pub(crate) fn decode_payments(
-    bytes: &[u8],
-) -> Result<BTreeMap<PaymentKey, PaymentRecord>, Malformed> {
+pub fn decode_payments(bytes: &[u8]) -> Result<BTreeMap<PaymentKey, PaymentRecord>, Malformed> {
     let mut r = Bytes(bytes);
     let n = r.len("payment count")?;
     let mut payments = BTreeMap::new();
