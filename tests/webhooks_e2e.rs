@@ -486,7 +486,8 @@ async fn when_stripe_lookup_fails_then_the_refund_is_refused_until_stripe_redeli
 
 #[tokio::test]
 async fn when_no_stripe_api_key_then_basil_refund_cannot_find_its_payment() {
-    // the gap this lookup closes: without it the refund is accepted but matches nothing
+    // the gap the lookup and the kept links close: with neither (no API key, no
+    // invoice_payment.paid) the refund is accepted but matches nothing, and is counted
     let s = start(stripe_secrets()).await;
     assert_eq!(
         s.stripe(basil_invoice_paid(), STRIPE_SECRET).await,
@@ -497,6 +498,58 @@ async fn when_no_stripe_api_key_then_basil_refund_cannot_find_its_payment() {
         received()
     );
     assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
+}
+
+/// Basil's `invoice_payment.paid` for `basil_invoice_paid`: pi_3QBasil paid in_1QBasil. The
+/// object has the shape of `invoice_payment` in Stripe's OpenAPI fixtures
+/// (tests/fixtures/stripe/openapi_fixtures3/invoice_payment.json), with this test's ids.
+fn basil_invoice_payment_paid() -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": "evt_1QBasilInvoicePaymentPaid",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": 1_748_872_801,
+        "type": "invoice_payment.paid",
+        "data": { "object": {
+            "id": "inpay_1QBasil",
+            "object": "invoice_payment",
+            "amount_paid": 5000,
+            "amount_requested": 5000,
+            "currency": "usd",
+            "invoice": "in_1QBasil",
+            "is_default": true,
+            "livemode": false,
+            "payment": { "type": "payment_intent", "payment_intent": "pi_3QBasil" },
+            "status": "paid",
+            "status_transitions": { "canceled_at": null, "paid_at": 1_748_872_801 }
+        }}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn when_basil_reports_the_invoice_payment_then_its_refund_reverses_points_with_no_api_key() {
+    // given a runner without STRIPE_API_KEY, in either order of invoice.paid and
+    // invoice_payment.paid (Stripe sends both, in no guaranteed order)
+    for order in [
+        [basil_invoice_paid(), basil_invoice_payment_paid()],
+        [basil_invoice_payment_paid(), basil_invoice_paid()],
+    ] {
+        let s = start(stripe_secrets()).await;
+        for body in order {
+            assert_eq!(s.stripe(body, STRIPE_SECRET).await, received());
+        }
+        // "spend" earns floor(5000 / 100) = 50
+        assert_eq!(s.balance("stripe/cus_Basil").await, Some(50));
+        // when the refund names only pi_3QBasil: the kept link finds in_1QBasil, and
+        // floor(50 × 1250 / 5000) = 12 is reversed
+        let refunded = basil_charge_refunded();
+        assert_eq!(s.stripe(refunded.clone(), STRIPE_SECRET).await, received());
+        assert_eq!(s.balance("stripe/cus_Basil").await, Some(38));
+        // and its redelivery changes nothing
+        assert_eq!(s.stripe(refunded, STRIPE_SECRET).await, received());
+        assert_eq!(s.balance("stripe/cus_Basil").await, Some(38));
+    }
 }
 
 /// The same invoice reported as `invoice.paid` and as `invoice.payment_succeeded`: Stripe

@@ -1,9 +1,9 @@
 //! What the `stripe-webhook` function needs from the environment, read once by `main.rs`:
 //! the earn queue, the webhook secret(s) and the program (for its `referral_key`), all
-//! required, and the optional Stripe API key. The variables themselves, and how each is read,
+//! required, and the optional Stripe API key and table (for invoice links). The variables themselves, and how each is read,
 //! are in [`saguaro_app::config`].
 
-use saguaro_app::config::{ConfigError, EARN_DLQ_URL, EARN_QUEUE_URL, Env};
+use saguaro_app::config::{ConfigError, EARN_DLQ_URL, EARN_QUEUE_URL, Env, TABLE_NAME};
 use saguaro_domain::secret::Secret;
 use saguaro_providers::stripe::Verifier;
 
@@ -18,6 +18,9 @@ pub struct Config {
     pub referral_key: Option<String>,
     /// From `STRIPE_API_KEY`; `None` when unset. Prints as `[redacted]`.
     pub stripe_api_key: Option<Secret>,
+    /// From `TABLE_NAME`: where the links basil's `invoice_payment.paid` reports are kept
+    /// (`LINK#` items), so refunds find their invoice without an API key.
+    pub link_table: Option<String>,
 }
 
 impl Config {
@@ -32,6 +35,7 @@ impl Config {
             verifier,
             referral_key: program.referral_key,
             stripe_api_key: env.stripe_api_key()?,
+            link_table: env.optional(TABLE_NAME)?,
         })
     }
 }

@@ -4,9 +4,10 @@
 use lambda_http::Error;
 use std::sync::Arc;
 
-use saguaro_app::config::{EARN_DLQ_URL, STRIPE_API_KEY};
+use saguaro_app::config::{EARN_DLQ_URL, STRIPE_API_KEY, TABLE_NAME};
 use saguaro_app::ports::SystemClock;
 use saguaro_app::webhooks::StripeWebhook;
+use saguaro_dynamodb::DynamoStore;
 use saguaro_sqs::{SqsParking, SqsQueue};
 use saguaro_stripe_api::StripeApi;
 use stripe_webhook::config::Config;
@@ -31,8 +32,18 @@ async fn main() -> Result<(), Error> {
             None
         }
     };
+    let links = match &config.link_table {
+        Some(table) => Some(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), table)),
+        None => {
+            tracing::warn!(
+                "{TABLE_NAME} is not set: basil invoice_payment.paid links are not kept, so basil refunds are linked only through {STRIPE_API_KEY}"
+            );
+            None
+        }
+    };
     let mut webhook = StripeWebhook::new(config.verifier, queue, SystemClock, config.referral_key)
-        .with_lookup(stripe_api);
+        .with_lookup(stripe_api)
+        .with_links(links);
     match config.parking_url {
         Some(url) => webhook = webhook.with_parking(Arc::new(SqsParking::new(sqs, url))),
         None => tracing::warn!(

@@ -313,3 +313,83 @@ async fn when_a_delivery_can_never_be_normalised_then_it_is_acknowledged_and_par
         Err(saguaro_sqs::DecodeError::Parked { event_id, .. }) if event_id == "evt_far_future"
     ));
 }
+
+/// Basil's `invoice_payment.paid` (the shape of `invoice_payment` in Stripe's OpenAPI
+/// fixtures, tests/fixtures/stripe/openapi_fixtures3/invoice_payment.json) and the refund of
+/// the same PaymentIntent, which names no invoice.
+fn basil_link_and_refund() -> (Vec<u8>, Vec<u8>) {
+    let paid = json!({
+        "id": "evt_1QLinkPaid", "object": "event", "api_version": "2025-03-31.basil",
+        "created": now(), "type": "invoice_payment.paid",
+        "data": { "object": {
+            "id": "inpay_1QLink", "object": "invoice_payment", "amount_paid": 5000,
+            "currency": "usd", "invoice": "in_1QLink", "is_default": true,
+            "payment": { "type": "payment_intent", "payment_intent": "pi_3QLink" },
+            "status": "paid"
+        }}
+    });
+    let refund = json!({
+        "id": "evt_1QLinkRefund", "object": "event", "api_version": "2025-03-31.basil",
+        "created": now(), "type": "charge.refunded",
+        "data": { "object": {
+            "id": "ch_3QLink", "object": "charge", "customer": "cus_Link", "amount": 5000,
+            "amount_refunded": 1250, "currency": "usd", "payment_intent": "pi_3QLink"
+        }}
+    });
+    (
+        serde_json::to_vec(&paid).unwrap(),
+        serde_json::to_vec(&refund).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn when_basil_reports_an_invoice_payment_then_the_link_item_is_kept_and_the_refund_is_queued_linked()
+ {
+    // given the function with the table (TABLE_NAME) and no STRIPE_API_KEY
+    let f = fixture("stripe-link").await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&saguaro_testkit::aws().await);
+    let table = saguaro_testkit::dynamodb::fresh_table(&dynamodb, "stripe-link").await;
+    let router = stripe_webhook::router(
+        StripeWebhook::new(
+            Verifier::new([WebhookSecret::new(SECRET)]),
+            SqsQueue::new(f.client.clone(), &f.url),
+            SystemClock,
+            None,
+        )
+        .with_links(saguaro_dynamodb::DynamoStore::new(dynamodb.clone(), &table)),
+    );
+    let f = Fixture { router, ..f };
+    let (paid, refund) = basil_link_and_refund();
+    // when the invoice payment arrives: 200, nothing queued, one LINK# item
+    assert_eq!(
+        f.call(&signed_event(&paid, false)).await,
+        (200, json!({ "received": true }))
+    );
+    f.assert_queue_empty().await;
+    let items = dynamodb.scan().table_name(&table).send().await.unwrap();
+    let items = items.items();
+    assert_eq!(items.len(), 1, "{items:?}");
+    let s = |name: &str| items[0][name].as_s().unwrap().clone();
+    assert_eq!(
+        (s("pk"), s("sk"), s("invoice")),
+        (
+            "LINK#pi_3QLink".to_owned(),
+            "LINK".to_owned(),
+            "in_1QLink".to_owned()
+        )
+    );
+    // it expires after the refund window: 540 days after the payment
+    let ttl: i64 = items[0]["ttl"].as_n().unwrap().parse().unwrap();
+    assert!((ttl - now() - 540 * 86_400).abs() < 60, "ttl {ttl}");
+    // when the refund arrives: queued with the invoice as its alias
+    assert_eq!(
+        f.call(&signed_event(&refund, false)).await,
+        (200, json!({ "received": true }))
+    );
+    let messages = receive_all(&f.client, &f.url, 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let (event, group, _) = &messages[0];
+    assert_eq!(group, "stripe:cus_Link");
+    assert_eq!(event["refs"]["payment"], "pi_3QLink");
+    assert_eq!(event["refs"]["payment_alias"], "in_1QLink");
+}

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use saguaro_domain::Event;
+use saguaro_domain::links::InvoiceLink;
 pub use saguaro_domain::ports::{
     Clock, Commit, CommitOutcome, EventMarker, HistoryStore, IndexPage, LedgerPage, PageRequest,
     RewardPage, RewardPageRequest, RewardPosition, ScheduleStore, StateStore, StoreError,
@@ -66,6 +67,15 @@ pub trait StripeLookup: Send + Sync {
         &self,
         payment_intent: &str,
     ) -> impl Future<Output = Result<Option<String>, LookupError>> + Send;
+
+    /// Keeps a link basil's `invoice_payment.paid` reported, for later refunds. `false`:
+    /// this lookup keeps nothing (only [`crate::webhooks::KeptLinks`] does).
+    fn keep_invoice_link(
+        &self,
+        _link: &InvoiceLink,
+    ) -> impl Future<Output = Result<bool, LookupError>> + Send {
+        async { Ok(false) }
+    }
 }
 
 /// No Stripe API key configured: every lookup finds nothing, so a basil+ refund is submitted
@@ -101,6 +111,13 @@ impl<L: StripeLookup> StripeLookup for Option<L> {
             None => Ok(None),
         }
     }
+
+    async fn keep_invoice_link(&self, link: &InvoiceLink) -> Result<bool, LookupError> {
+        match self {
+            Some(lookup) => lookup.keep_invoice_link(link).await,
+            None => Ok(false),
+        }
+    }
 }
 
 impl<L: StripeLookup> StripeLookup for Arc<L> {
@@ -113,5 +130,12 @@ impl<L: StripeLookup> StripeLookup for Arc<L> {
         payment_intent: &str,
     ) -> impl Future<Output = Result<Option<String>, LookupError>> + Send {
         (**self).invoice_for_payment_intent(payment_intent)
+    }
+
+    fn keep_invoice_link(
+        &self,
+        link: &InvoiceLink,
+    ) -> impl Future<Output = Result<bool, LookupError>> + Send {
+        (**self).keep_invoice_link(link)
     }
 }

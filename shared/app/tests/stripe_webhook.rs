@@ -557,6 +557,9 @@ async fn when_a_basil_refund_cannot_be_linked_then_a_warning_names_its_event() {
         .unwrap_or_else(|| panic!("no warning in {logs}"));
     assert!(warning.contains(" WARN "), "{warning}");
     assert!(warning.contains(&event_id), "{warning}");
+    // and it is counted: the field the deployed stack's metric filter counts, and the total
+    assert!(warning.contains("unlinked_refund=true"), "{warning}");
+    assert!(warning.contains("unlinked_refunds=1"), "{warning}");
 }
 
 #[tokio::test]
@@ -571,4 +574,143 @@ async fn when_optional_lookup_is_none_then_it_finds_nothing() {
         some.invoice_for_payment_intent("pi_1").await.unwrap(),
         Some("in_1".to_owned())
     );
+}
+
+/// Basil's `invoice_payment.paid` for the basil refund above: `pi_H2020` paid `in_H2020`.
+/// Its object has the shape of `invoice_payment` in Stripe's OpenAPI fixtures
+/// (tests/fixtures/stripe/openapi_fixtures3/invoice_payment.json) with real-looking ids.
+fn invoice_payment_paid(status: &str, payment: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "id": "evt_1QInvoicePaymentPaid",
+        "object": "event",
+        "api_version": "2025-03-31.basil",
+        "created": NOW - 60,
+        "type": "invoice_payment.paid",
+        "data": { "object": {
+            "id": "inpay_1QH2020",
+            "object": "invoice_payment",
+            "amount_paid": 1000,
+            "amount_requested": 1000,
+            "currency": "usd",
+            "invoice": "in_H2020",
+            "is_default": true,
+            "livemode": false,
+            "payment": payment,
+            "status": status,
+            "status_transitions": { "canceled_at": null, "paid_at": NOW - 60 }
+        }}
+    }))
+    .unwrap()
+}
+
+fn by_payment_intent(pi: &str) -> Value {
+    json!({ "type": "payment_intent", "payment_intent": pi })
+}
+
+fn stripe_webhook_with_links(
+    store: &Arc<saguaro_embedded::EmbeddedStore>,
+    lookup: Option<&Arc<FakeLookup>>,
+) -> Routed {
+    let (webhook, sink) = unrouted(Mode::Accept);
+    let webhook = webhook.with_lookup(lookup.cloned());
+    Routed::new(
+        router::stripe_webhook(webhook.with_links(store.clone())),
+        sink,
+    )
+}
+
+#[tokio::test]
+async fn when_invoice_payment_paid_arrives_then_its_link_is_kept_and_a_basil_refund_is_linked_without_an_api_key()
+ {
+    use saguaro_domain::links::InvoiceLinkStore;
+    // given a webhook with a link store and no STRIPE_API_KEY
+    let store = Arc::new(saguaro_embedded::EmbeddedStore::new());
+    let hook = stripe_webhook_with_links(&store, None);
+    // when basil reports the invoice payment
+    let paid = invoice_payment_paid("paid", by_payment_intent("pi_H2020"));
+    let res = hook.handle(signed(paid.clone())).await;
+    // then 200, nothing submitted (it names no customer), the link kept
+    assert_eq!(
+        answer(res).await,
+        (StatusCode::OK, json!({ "received": true }))
+    );
+    assert!(hook.sink().events().is_empty());
+    assert_eq!(
+        store.invoice_link("pi_H2020").await.unwrap().as_deref(),
+        Some("in_H2020")
+    );
+    // and Stripe's redelivery changes nothing
+    assert_eq!(hook.handle(signed(paid)).await.status(), StatusCode::OK);
+    // when the refund arrives, naming only its PaymentIntent
+    let res = hook.handle(signed(basil_charge_refunded())).await;
+    // then it is submitted linked to its invoice
+    assert_eq!(res.status(), StatusCode::OK);
+    let events = hook.sink().events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].refs.payment.as_deref(), Some("pi_H2020"));
+    assert_eq!(events[0].refs.payment_alias.as_deref(), Some("in_H2020"));
+    assert_eq!(events[0].refs.invoice.as_deref(), Some("in_H2020"));
+}
+
+#[tokio::test]
+async fn when_the_store_holds_no_link_then_the_api_is_asked_and_a_kept_link_needs_no_api_call() {
+    let store = Arc::new(saguaro_embedded::EmbeddedStore::new());
+    let lookup = FakeLookup::new(LookupAnswer::Invoice("in_H2020"));
+    let hook = stripe_webhook_with_links(&store, Some(&lookup));
+    // no link kept: the API answers
+    assert_eq!(
+        hook.handle(signed(basil_charge_refunded())).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(lookup.asked(), ["pi_H2020"]);
+    // once basil reported the link, the store answers and the API is not asked again
+    let paid = invoice_payment_paid("paid", by_payment_intent("pi_H2020"));
+    assert_eq!(hook.handle(signed(paid)).await.status(), StatusCode::OK);
+    assert_eq!(
+        hook.handle(signed(basil_charge_refunded())).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(lookup.asked(), ["pi_H2020"]);
+    let events = hook.sink().events();
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        assert_eq!(e.refs.payment_alias.as_deref(), Some("in_H2020"));
+    }
+}
+
+#[tokio::test]
+async fn when_an_invoice_payment_is_not_by_payment_intent_or_not_paid_then_nothing_is_kept() {
+    use saguaro_domain::links::InvoiceLinkStore;
+    let store = Arc::new(saguaro_embedded::EmbeddedStore::new());
+    let hook = stripe_webhook_with_links(&store, None);
+    for body in [
+        invoice_payment_paid("paid", json!({ "type": "out_of_band_payment" })),
+        invoice_payment_paid("open", by_payment_intent("pi_H2020")),
+    ] {
+        assert_eq!(
+            answer(hook.handle(signed(body)).await).await,
+            (StatusCode::OK, json!({ "received": true }))
+        );
+    }
+    assert_eq!(store.invoice_link("pi_H2020").await.unwrap(), None);
+    // and an id that would forge a log line is refused, not kept
+    let forged = invoice_payment_paid("paid", by_payment_intent("pi_1\nlevel=ERROR"));
+    assert_eq!(
+        answer(hook.handle(signed(forged)).await).await,
+        (StatusCode::BAD_REQUEST, json!({ "error": "invalid_event" }))
+    );
+    assert_eq!(store.invoice_link("pi_1\nlevel=ERROR").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn when_no_store_keeps_links_then_invoice_payment_paid_is_acknowledged() {
+    let (webhook, sink) = unrouted(Mode::Accept);
+    let none: Option<Arc<saguaro_embedded::EmbeddedStore>> = None;
+    let hook = Routed::new(router::stripe_webhook(webhook.with_links(none)), sink);
+    let paid = invoice_payment_paid("paid", by_payment_intent("pi_H2020"));
+    assert_eq!(
+        answer(hook.handle(signed(paid)).await).await,
+        (StatusCode::OK, json!({ "received": true }))
+    );
+    assert!(hook.sink().events().is_empty());
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod delivery;
 mod history;
+mod links;
 mod schedule;
 pub use delivery::{
     racing_claims_let_exactly_one_fulfiler_deliver,
@@ -19,6 +20,7 @@ pub use delivery::{
 pub use history::{
     ledger_pages_newest_first, rewards_are_listed_with_their_state, rewards_page_newest_first,
 };
+pub use links::invoice_links_read_back_and_redelivery_changes_nothing;
 pub use schedule::{
     racing_watermark_updates_let_exactly_one_win, schedule_index_pages_cover_every_entry_once,
     schedule_indexes_follow_the_committed_state, watermark_moves_only_from_the_day_it_is_at,
@@ -61,6 +63,7 @@ macro_rules! contract_tests {
             schedule_index_pages_cover_every_entry_once,
             watermark_moves_only_from_the_day_it_is_at,
             racing_watermark_updates_let_exactly_one_win,
+            invoice_links_read_back_and_redelivery_changes_nothing,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

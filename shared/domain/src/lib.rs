@@ -21,6 +21,8 @@
 //!   - referrals: [`engine::referral`]; subscription snapshots: [`engine::subscriptions`].
 //! - What the engine reads and writes: the customer's [`CustomerState`] ([`state`]), ledger
 //!   lines and reward outbox rows ([`ledger`]).
+//! - Which invoice a Stripe PaymentIntent paid (basil+ refunds), kept by the stores:
+//!   [`links`].
 //! - How stores keep a customer's state in one compact record: [`codec`].
 //! - What the daily job reads by day and its calendar rules: [`schedule`].
 //! - The ports adapters implement (customer state and history stores, the clock): [`ports`].
@@ -30,6 +32,7 @@ pub mod engine;
 pub mod event;
 pub mod ids;
 pub mod ledger;
+pub mod links;
 pub mod money;
 pub mod ports;
 pub mod program;

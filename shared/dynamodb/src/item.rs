@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
+use saguaro_domain::links::InvoiceLink;
 use saguaro_domain::ports::{EventMarker, RewardPosition};
 use saguaro_domain::schedule::{ScheduleIndex, ScheduledExpiry, ScheduledSubscription};
 use saguaro_domain::state::CustomerState;
@@ -366,6 +367,23 @@ pub(crate) fn marker_item(marker: &EventMarker, applied_at: Timestamp, expires_a
     item.insert(keys::APPLIED_AT.to_owned(), s(applied_at.to_string()));
     item.insert(keys::TTL.to_owned(), n(expires_at));
     item
+}
+
+/// The invoice link item of `link`, deleted by DynamoDB's TTL `expires_at` (epoch seconds).
+pub(crate) fn link_item(link: &InvoiceLink, expires_at: i64) -> Item {
+    let mut item = keyed(
+        keys::link_pk(&link.payment_intent),
+        keys::LINK_SK.to_owned(),
+        "invoice-link",
+    );
+    item.insert(keys::INVOICE.to_owned(), s(&link.invoice));
+    item.insert(keys::PAID_AT.to_owned(), s(link.paid_at.to_string()));
+    item.insert(keys::TTL.to_owned(), n(expires_at));
+    item
+}
+
+pub(crate) fn decode_link_invoice(item: &Item) -> Result<String> {
+    Ok(Reader::new(item).s(keys::INVOICE)?.to_owned())
 }
 
 /// Whether the stored marker `item` (from a cancelled transaction or a read) records the

@@ -12,6 +12,7 @@
 //! | ledger line | `CUST#…` | `L#{seq:020}` | |
 //! | reward outbox row | `CUST#…` | `R#{version:020}#{index:04}` (commit order) | while waiting for a fulfiler: `REWARD#WAITING` / `{µs since epoch:020}#{pk}#{sk}` |
 //! | event marker (customer, payload hash) | `EVT#{event id}` | `MARKER` | |
+//! | Stripe invoice link: `invoice`, `paid_at` (`saguaro_domain::links`) | `LINK#{PaymentIntent id}` | `LINK` | |
 //!
 //! The state is one item, so loading it is one GetItem and no read can see half a commit.
 //! What the daily job looks up by day lives in small index items beside it, rewritten only
@@ -20,7 +21,8 @@
 //! keyed by the event id alone: one event id is one event, so the id applied to one customer
 //! cannot be applied again to another (the marker's [`MARKER_CUSTOMER`] and
 //! [`PAYLOAD_HASH`] tell a redelivery from a reused id). It carries the numeric TTL
-//! attribute [`TTL`].
+//! attribute [`TTL`], as does an invoice link (its own partition too: the Stripe webhook
+//! writes and reads it, and its role may touch only `LINK#` partitions).
 
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -99,6 +101,20 @@ pub const EXPIRY_INDEX_SK: &str = "I#EXP";
 pub const LINE_PREFIX: &str = "L#";
 /// Sort-key prefix of reward outbox rows.
 pub const REWARD_PREFIX: &str = "R#";
+/// Sort key of every invoice link (the partition, [`link_pk`], is the PaymentIntent).
+pub const LINK_SK: &str = "LINK";
+/// Invoice link: the invoice (string).
+pub const INVOICE: &str = "invoice";
+/// Invoice link: when Stripe reported the payment, RFC 3339 (string).
+pub const PAID_AT: &str = "paid_at";
+/// Partition-key prefix of invoice links: what the Stripe webhook's role is limited to.
+pub const LINK_PREFIX: &str = "LINK#";
+
+/// Partition key of the invoice link of `payment_intent`.
+pub fn link_pk(payment_intent: &str) -> String {
+    format!("{LINK_PREFIX}{payment_intent}")
+}
+
 /// Sort key of every event marker (the partition, [`marker_pk`], is the event).
 pub const MARKER_SK: &str = "MARKER";
 

@@ -25,6 +25,7 @@ use saguaro_domain::schedule::{
 
 use saguaro_domain::ids::{CustomerId, EventId};
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
+use saguaro_domain::links::{InvoiceLink, InvoiceLinkStore};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, IndexPage, LedgerPage, PageRequest, RewardPage,
     RewardPageRequest, RewardPosition, RewardRef, RewardStore, ScheduleStore, StateStore,
@@ -104,6 +105,8 @@ pub struct EmbeddedStore {
     /// Keyed by event id alone.
     markers: Mutex<HashMap<EventId, Marker>>,
     schedule: Mutex<Schedule>,
+    /// Stripe invoice links: PaymentIntent → invoice.
+    links: Mutex<HashMap<String, String>>,
 }
 
 /// A poisoned lock means a writer panicked mid-commit; refuse rather than guess.
@@ -198,6 +201,25 @@ impl EmbeddedStore {
                 (RewardPosition { version, index }, r)
             }));
         Ok(CommitOutcome::Applied)
+    }
+}
+
+impl InvoiceLinkStore for EmbeddedStore {
+    async fn put_invoice_link(&self, link: &InvoiceLink) -> Result<(), StoreError> {
+        self.links
+            .lock()
+            .map_err(poisoned)?
+            .insert(link.payment_intent.clone(), link.invoice.clone());
+        Ok(())
+    }
+
+    async fn invoice_link(&self, payment_intent: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .links
+            .lock()
+            .map_err(poisoned)?
+            .get(payment_intent)
+            .cloned())
     }
 }
 

@@ -364,3 +364,79 @@ fn when_chargebee_refund_lacks_refunded_txn_id_then_unprocessable() {
         "{err:?}"
     );
 }
+
+fn invoice_payment_event(object: serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "id": "evt_1QInvoicePayment",
+        "object": "event",
+        "api_version": "2025-08-27.basil",
+        "created": 1_756_000_000,
+        "type": "invoice_payment.paid",
+        "data": { "object": object }
+    }))
+    .unwrap()
+}
+
+#[test]
+fn when_basil_reports_an_invoice_payment_then_it_is_the_link_of_its_payment_intent_and_invoice() {
+    // the shape of `invoice_payment` in Stripe's OpenAPI fixtures, with real-looking ids
+    let body = invoice_payment_event(serde_json::json!({
+        "id": "inpay_1Q", "object": "invoice_payment", "amount_paid": 2999,
+        "currency": "usd", "invoice": "in_1Q", "is_default": true,
+        "payment": { "type": "payment_intent", "payment_intent": "pi_3Q" },
+        "status": "paid"
+    }));
+    match stripe::normalise(&body, None).unwrap() {
+        stripe::Normalised::InvoiceLink(link) => {
+            assert_eq!(
+                (link.payment_intent.as_str(), link.invoice.as_str()),
+                ("pi_3Q", "in_1Q")
+            );
+            assert_eq!(link.paid_at, at(1_756_000_000));
+        }
+        other => panic!("expected a link, got {other:?}"),
+    }
+    // an expanded invoice object is read by its id
+    let body = invoice_payment_event(serde_json::json!({
+        "invoice": { "id": "in_1Q", "object": "invoice" },
+        "payment": { "type": "payment_intent", "payment_intent": { "id": "pi_3Q" } },
+        "status": "paid"
+    }));
+    assert!(matches!(
+        stripe::normalise(&body, None).unwrap(),
+        stripe::Normalised::InvoiceLink(l) if l.invoice == "in_1Q" && l.payment_intent == "pi_3Q"
+    ));
+}
+
+#[test]
+fn when_an_invoice_payment_names_no_payment_intent_or_is_not_paid_then_it_is_ignored_and_no_invoice_is_unprocessable()
+ {
+    for (object, reason) in [
+        (
+            serde_json::json!({ "invoice": "in_1Q", "payment": { "type": "out_of_band_payment" }, "status": "paid" }),
+            "invoice payment by no PaymentIntent",
+        ),
+        (
+            serde_json::json!({ "invoice": "in_1Q", "payment": { "type": "payment_intent", "payment_intent": "pi_3Q" }, "status": "canceled" }),
+            "invoice payment not paid",
+        ),
+    ] {
+        assert_eq!(
+            stripe::normalise(&invoice_payment_event(object), None).unwrap(),
+            stripe::Normalised::Ignored {
+                event_type: "invoice_payment.paid".to_owned(),
+                reason
+            }
+        );
+    }
+    let no_invoice = invoice_payment_event(serde_json::json!({
+        "payment": { "type": "payment_intent", "payment_intent": "pi_3Q" }, "status": "paid"
+    }));
+    assert!(matches!(
+        stripe::normalise(&no_invoice, None),
+        Err(stripe::NormaliseError::Unprocessable {
+            reason: "no invoice",
+            ..
+        })
+    ));
+}

@@ -23,6 +23,7 @@ use saguaro_app::http::WaitingReason;
 use saguaro_delivery::PerkRewards;
 use saguaro_delivery::chargebee::{ChargebeeRewards, ProductCatalog};
 use saguaro_domain::ids::CustomerId;
+use saguaro_domain::links::{InvoiceLink, InvoiceLinkStore};
 use saguaro_domain::ports::{
     Clock, Commit, CommitOutcome, HistoryStore, LedgerPage, PageRequest, RewardPage,
     RewardPageRequest, RewardPosition, RewardRef, RewardStore, StateStore, StoreError,
@@ -119,6 +120,26 @@ where
         }),
         waiting,
     )
+}
+
+impl<S: InvoiceLinkStore> InvoiceLinkStore for AfterCommit<S> {
+    fn keeps(&self) -> bool {
+        self.inner.keeps()
+    }
+
+    fn put_invoice_link(
+        &self,
+        link: &InvoiceLink,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.inner.put_invoice_link(link)
+    }
+
+    fn invoice_link(
+        &self,
+        payment_intent: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send {
+        self.inner.invoice_link(payment_intent)
+    }
 }
 
 impl<S: StateStore> StateStore for AfterCommit<S> {

@@ -42,6 +42,7 @@ use saguaro_app::router;
 use saguaro_app::schedule::{self, RunReport, ScheduleError};
 use saguaro_app::webhooks::{ChargebeeWebhook, StripeWebhook};
 use saguaro_domain::Program;
+use saguaro_domain::links::InvoiceLinkStore;
 use saguaro_embedded::EmbeddedStore;
 use saguaro_providers::chargebee::BasicAuth;
 use saguaro_providers::stripe::Verifier;
@@ -225,7 +226,7 @@ impl Runner {
         stripe_api: Option<StripeApi>,
     ) -> Self
     where
-        S: StateStore + HistoryStore + 'static,
+        S: StateStore + HistoryStore + InvoiceLinkStore + 'static,
     {
         let rejected = Arc::new(RejectedMemory::default());
         Self::with_store_and_rejected(store, rejected, program, secrets, stripe_api)
@@ -241,7 +242,7 @@ impl Runner {
         stripe_api: Option<StripeApi>,
     ) -> Self
     where
-        S: StateStore + HistoryStore + 'static,
+        S: StateStore + HistoryStore + InvoiceLinkStore + 'static,
     {
         Self::build(store, rejected, program, secrets, stripe_api, None)
     }
@@ -255,7 +256,7 @@ impl Runner {
         waiting: Option<saguaro_app::http::WaitingReason>,
     ) -> Self
     where
-        S: StateStore + HistoryStore + 'static,
+        S: StateStore + HistoryStore + InvoiceLinkStore + 'static,
     {
         let program = Arc::new(program);
         let earner = || Earner::new(store.clone(), program.clone());
@@ -265,6 +266,7 @@ impl Runner {
             Some(verifier) => router::stripe_webhook(
                 StripeWebhook::new(verifier, earner(), SystemClock, referral_key.clone())
                     .with_lookup(stripe_api)
+                    .with_links(store.clone())
                     .with_rejected(rejected.clone()),
             ),
             None => router::stripe_webhook_not_configured(),
@@ -303,7 +305,11 @@ impl Runner {
         deliveries: saguaro_app::fulfil::Deliveries,
     ) -> Self
     where
-        S: StateStore + HistoryStore + saguaro_domain::ports::RewardStore + 'static,
+        S: StateStore
+            + HistoryStore
+            + saguaro_domain::ports::RewardStore
+            + InvoiceLinkStore
+            + 'static,
     {
         let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock));
         Self::build(store, rejected, program, secrets, stripe_api, Some(waiting))

@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use saguaro_domain::ids::CustomerId;
+use saguaro_domain::links::{InvoiceLink, InvoiceLinkStore};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, IndexPage, LedgerPage, PageRequest, RewardPage,
     RewardPageRequest, RewardRef, RewardStore, ScheduleStore, StateStore, StoreError,
@@ -154,6 +155,22 @@ impl ScheduleStore for LocalStore {
         match self {
             Self::Memory(s) => s.advance_watermark(from, to).await,
             Self::Sqlite(s) => s.advance_watermark(from, to).await,
+        }
+    }
+}
+
+impl InvoiceLinkStore for LocalStore {
+    async fn put_invoice_link(&self, link: &InvoiceLink) -> Result<(), StoreError> {
+        match self {
+            Self::Memory(s) => s.put_invoice_link(link).await,
+            Self::Sqlite(s) => s.put_invoice_link(link).await,
+        }
+    }
+
+    async fn invoice_link(&self, payment_intent: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Self::Memory(s) => s.invoice_link(payment_intent).await,
+            Self::Sqlite(s) => s.invoice_link(payment_intent).await,
         }
     }
 }

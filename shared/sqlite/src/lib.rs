@@ -17,6 +17,7 @@
 //! | `ledger` | `provider`, `customer`, `seq` | `kind`, `points`, `balance_after`, `rule`, `event_id`, `occurred_at`, `refers_to`, `program_version`, `doc` (JSON: the line) |
 //! | `rewards` | `provider`, `customer`, `reward_id` | `reward`, `kind`, `points`, `status` (pending/delivering/delivered/failed), `event_id`, `created_at`, `commit_version`, `commit_index`, `doc` (JSON: the outbox row with its delivery state), `waiting_since` (µs since the epoch while pending or delivering; a partial index serves the sweep) |
 //! | `markers` | `event_id` | `provider`, `customer`, `payload_hash`, `applied_at` |
+//! | `invoice_links` | `payment_intent` | `invoice`, `paid_at` (Stripe invoice links, `saguaro_domain::links`) |
 //!
 //! The plain columns are for people (`SELECT provider, customer, balance, tier FROM
 //! customers`); the store reads the JSON documents back. Timestamps are RFC 3339 text. The

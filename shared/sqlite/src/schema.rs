@@ -8,14 +8,14 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::{Error, Result};
 
 /// Stored in `PRAGMA user_version`. Bump it with a new entry in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// How long a connection waits for another one (of this or another process) that holds the
 /// write lock, before a write fails as unavailable (retryable).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `MIGRATIONS[n]` takes a file from version `n` to `n + 1`.
-const MIGRATIONS: [&str; 5] = [V1, V2, V3, V4, V5];
+const MIGRATIONS: [&str; 6] = [V1, V2, V3, V4, V5, V6];
 
 /// Plain rowid tables: state documents can be large, which `WITHOUT ROWID` handles badly.
 /// Each table's primary key is also its only index; every query of the store is a lookup
@@ -121,6 +121,16 @@ CREATE TABLE schedule (
 const V5: &str = "
 ALTER TABLE customers ADD COLUMN lots BLOB;
 ALTER TABLE customers ADD COLUMN pay BLOB;
+";
+
+/// Stripe invoice links (`saguaro_domain::links`): which invoice a PaymentIntent paid, as
+/// basil's `invoice_payment.paid` reports it, for refunds that name only the PaymentIntent.
+const V6: &str = "
+CREATE TABLE invoice_links (
+    payment_intent TEXT NOT NULL PRIMARY KEY,
+    invoice        TEXT NOT NULL,
+    paid_at        TEXT NOT NULL
+);
 ";
 
 /// Pragmas that hold per connection.

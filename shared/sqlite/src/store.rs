@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use rusqlite::Connection;
 use saguaro_domain::ids::CustomerId;
+use saguaro_domain::links::{InvoiceLink, InvoiceLinkStore};
 use saguaro_domain::ports::{
     Commit, CommitOutcome, HistoryStore, IndexPage, LedgerPage, PageRequest, RewardPage,
     RewardPageRequest, RewardRef, RewardStore, ScheduleStore, StateStore, StoreError,
@@ -198,6 +199,27 @@ impl RewardStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
         self.read(move |conn| rows::waiting_rewards(conn, before, limit))
+            .await
+    }
+}
+
+impl InvoiceLinkStore for SqliteStore {
+    /// On the delivery updates' connection: one small write, outside the commit groups.
+    async fn put_invoice_link(&self, link: &InvoiceLink) -> Result<(), StoreError> {
+        let link = link.clone();
+        let conn = self.deliveries.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            rows::put_invoice_link(&conn, &link)
+        })
+        .await
+        .map_err(Error::Task)?;
+        Ok(out?)
+    }
+
+    async fn invoice_link(&self, payment_intent: &str) -> Result<Option<String>, StoreError> {
+        let payment_intent = payment_intent.to_owned();
+        self.read(move |conn| rows::invoice_link(conn, &payment_intent))
             .await
     }
 }

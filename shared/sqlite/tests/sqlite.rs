@@ -246,13 +246,15 @@ async fn when_a_version_4_file_is_opened_then_each_state_is_re_encoded_compactly
     };
     assert!(!state.lots.is_empty() && !state.payments.is_empty());
 
-    // Make the file what version 4 wrote: the whole state as JSON, no binary columns.
+    // Make the file what version 4 wrote: the whole state as JSON, no binary columns, no
+    // tables of later versions.
     let conn = Connection::open(&path).unwrap();
     let whole = serde_json::to_string(&state).unwrap();
     conn.execute("UPDATE customers SET state = ?1", [&whole])
         .unwrap();
     conn.execute_batch(
-        "ALTER TABLE customers DROP COLUMN lots; ALTER TABLE customers DROP COLUMN pay;",
+        "ALTER TABLE customers DROP COLUMN lots; ALTER TABLE customers DROP COLUMN pay; \
+         DROP TABLE invoice_links;",
     )
     .unwrap();
     conn.pragma_update(None, "user_version", 4).unwrap();

@@ -14,8 +14,9 @@
 //!
 //! Stripe refunds need one more step on "basil" and later API versions (2025-03-31+): a
 //! refund known only by its PaymentIntent gets the invoice that PaymentIntent paid, asked of
-//! a [`StripeLookup`](crate::ports::StripeLookup) before the refund is submitted (`lookup.rs`;
-//! a failed lookup answers 5xx so that Stripe retries).
+//! a [`StripeLookup`](crate::ports::StripeLookup) before the refund is submitted (`lookup.rs`:
+//! first the links basil's `invoice_payment.paid` reported, kept by [`KeptLinks`], then
+//! Stripe's API; a failed lookup answers 5xx so that Stripe retries).
 //!
 //! Before the sink, a normalised event whose ids hold a control character is refused with
 //! 400 `invalid_event` ([`crate::http::printable`]): they would forge log lines. What is
@@ -37,6 +38,7 @@ use serde_json::json;
 use tracing::{debug, error, info, warn};
 
 pub use chargebee::ChargebeeWebhook;
+pub use lookup::KeptLinks;
 pub use stripe::{STRIPE_SIGNATURE, StripeWebhook, stripe_verifier};
 
 use crate::http::printable::{control_character_in, escaped};

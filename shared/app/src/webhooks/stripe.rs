@@ -2,14 +2,17 @@
 //! lookup for refunds that need it ([`super::lookup`]), submission.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::HeaderMap;
+use saguaro_domain::links::{InvoiceLink, InvoiceLinkStore};
 use saguaro_providers::stripe::{self, Verifier, WebhookSecret};
-use tracing::{info, warn};
+use tracing::{debug, error, info, warn};
 
-use super::{Answer, Parking, Received, ignored, lookup, submit, unprocessable};
+use super::lookup::{self, KeptLinks};
+use super::{Answer, Parking, Received, ignored, submit, unprocessable};
 use crate::http::ErrorCode;
-use crate::ports::{Clock, EventSink, NoStripeLookup, StripeLookup};
+use crate::ports::{Clock, EventSink, LookupError, NoStripeLookup, StripeLookup};
 use crate::rejected::{LocalParking, ParkRejected, RejectedEvents};
 
 /// The header Stripe signs with.
@@ -37,6 +40,8 @@ pub struct StripeWebhook<K, C, L = NoStripeLookup> {
     referral_key: Option<String>,
     lookup: L,
     rejected: Parking,
+    /// Refunds that could not be linked to their invoice (see [`super::lookup`]).
+    unlinked: AtomicU64,
 }
 
 impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
@@ -50,6 +55,7 @@ impl<K: EventSink, C: Clock> StripeWebhook<K, C> {
             referral_key,
             lookup: NoStripeLookup,
             rejected: None,
+            unlinked: AtomicU64::new(0),
         }
     }
 }
@@ -65,7 +71,28 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
             referral_key: self.referral_key,
             lookup,
             rejected: self.rejected,
+            unlinked: self.unlinked,
         }
+    }
+
+    /// The same webhook, keeping the links basil's `invoice_payment.paid` reports in `store`
+    /// and asking it first (then the lookup it had) for the invoice of a refund.
+    pub fn with_links<S: InvoiceLinkStore>(self, store: S) -> StripeWebhook<K, C, KeptLinks<S, L>> {
+        let lookup = KeptLinks::new(store, self.lookup);
+        StripeWebhook {
+            verifier: self.verifier,
+            sink: self.sink,
+            clock: self.clock,
+            referral_key: self.referral_key,
+            lookup,
+            rejected: self.rejected,
+            unlinked: self.unlinked,
+        }
+    }
+
+    /// Refunds this webhook submitted without a link to their invoice, since it was built.
+    pub fn unlinked_refunds(&self) -> u64 {
+        self.unlinked.load(Ordering::Relaxed)
     }
 
     /// The same webhook, parking what it can never apply in `rejected` (answered 200) instead
@@ -98,6 +125,7 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
             Ok(stripe::Normalised::Ignored { event_type, reason }) => {
                 return ignored("stripe", &event_type, reason);
             }
+            Ok(stripe::Normalised::InvoiceLink(link)) => return self.keep(&link).await,
             Ok(stripe::Normalised::NoCustomer {
                 event_id,
                 event_type,
@@ -132,7 +160,41 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
         };
         // Before the lookup, which logs the event's id.
         super::printable("stripe", &event)?;
-        lookup::link_refund_to_invoice(&self.lookup, &mut event).await?;
+        lookup::link_refund_to_invoice(&self.lookup, &self.unlinked, &mut event).await?;
         submit(&self.sink, &self.rejected, "stripe", event).await
+    }
+
+    /// Basil's `invoice_payment.paid`: the link is kept before the 200, so a refund after it
+    /// finds its invoice; a store that cannot keep it now answers 5xx and Stripe retries.
+    async fn keep(&self, link: &InvoiceLink) -> Answer {
+        // Stripe ids are short and printable; anything else would forge logs or overflow a
+        // store key, and can never be kept.
+        let bad = |id: &str| id.len() > 255 || id.chars().any(char::is_control);
+        if bad(&link.payment_intent) || bad(&link.invoice) {
+            warn!(
+                provider = "stripe",
+                "invoice_payment.paid refused: an id is over 255 bytes or holds a control character"
+            );
+            return Err(ErrorCode::InvalidEvent);
+        }
+        match self.lookup.keep_invoice_link(link).await {
+            Ok(true) => {
+                debug!(provider = "stripe", payment_intent = %link.payment_intent, invoice = %link.invoice, "invoice payment link kept");
+                Ok(Received)
+            }
+            Ok(false) => {
+                info!(provider = "stripe", payment_intent = %link.payment_intent, invoice = %link.invoice, "invoice_payment.paid: no store keeps invoice links here, nothing to do");
+                Ok(Received)
+            }
+            Err(e) => {
+                error!(provider = "stripe", payment_intent = %link.payment_intent, error = %e,
+                    cause = ?std::error::Error::source(&e).map(ToString::to_string),
+                    "cannot keep the invoice payment link; Stripe will retry");
+                Err(match e {
+                    LookupError::Unavailable(_) => ErrorCode::Unavailable,
+                    LookupError::Failed(_) => ErrorCode::Internal,
+                })
+            }
+        }
     }
 }

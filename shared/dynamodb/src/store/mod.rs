@@ -48,6 +48,7 @@ use crate::item::{self, Indexed, Item};
 use crate::keys;
 use crate::size::item_size;
 
+mod links;
 mod rewards;
 mod schedule;
 

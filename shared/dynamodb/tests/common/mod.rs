@@ -144,3 +144,18 @@ impl saguaro_domain::ports::ScheduleStore for OneAtATime {
         self.0.advance_watermark(from, to).await
     }
 }
+
+impl saguaro_domain::links::InvoiceLinkStore for OneAtATime {
+    async fn put_invoice_link(
+        &self,
+        link: &saguaro_domain::links::InvoiceLink,
+    ) -> Result<(), StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.put_invoice_link(link).await
+    }
+
+    async fn invoice_link(&self, payment_intent: &str) -> Result<Option<String>, StoreError> {
+        let _turn = ONE_AT_A_TIME.lock().await;
+        self.0.invoice_link(payment_intent).await
+    }
+}

@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 
 use jiff::Timestamp;
+use saguaro_domain::links::InvoiceLink;
 use saguaro_domain::{
     Currency, CustomerId, Event, Money, Provider, Refs, SubscriptionInfo, Trigger,
 };
@@ -41,6 +42,9 @@ pub enum Normalised {
         event_id: String,
         event_type: String,
     },
+    /// Keep this link and answer 2xx: basil's `invoice_payment.paid`, which says which
+    /// invoice a PaymentIntent paid and names no customer (`saguaro_domain::links`).
+    InvoiceLink(InvoiceLink),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,6 +99,7 @@ pub fn normalise(body: &[u8], referral_key: Option<&str>) -> Result<Normalised> 
         // key, so the engine earns on it once whichever arrive.
         "invoice.paid" | "invoice.payment_succeeded" => cx.invoice_paid(),
         "charge.refunded" => cx.charge_refunded(),
+        "invoice_payment.paid" => cx.invoice_payment_paid(),
         _ => Ok(Normalised::Ignored {
             event_type: event_type.to_owned(),
             reason: "event type not used by Saguaro",
@@ -159,10 +164,13 @@ struct Object<'a> {
     payment_intent: Id<'a>,
     #[serde(borrow)]
     payments: Obj<Payments<'a>>,
-    // charge
+    // charge (and invoice payment: `invoice`)
     amount_refunded: Int,
     #[serde(borrow)]
     invoice: Id<'a>,
+    // invoice payment (basil+)
+    #[serde(borrow)]
+    payment: Obj<PaymentRef<'a>>,
 }
 
 /// `customer`: an id, or the expanded customer with its metadata.
@@ -709,6 +717,33 @@ impl<'a> Context<'a> {
         Ok(Normalised::Event(Box::new(event)))
     }
 
+    /// Basil's `invoice_payment.paid`: the invoice and the PaymentIntent that paid it. A
+    /// payment of another type (out of band, a charge without PaymentIntent) links nothing a
+    /// refund could name, and is ignored.
+    fn invoice_payment_paid(&self) -> Result<Normalised> {
+        let payment = self.object()?;
+        let invoice = payment
+            .invoice
+            .get()
+            .ok_or_else(|| self.unprocessable("no invoice"))?;
+        let Some(payment_intent) = payment.payment.get().and_then(|p| p.payment_intent.get())
+        else {
+            return Ok(self.ignored("invoice payment by no PaymentIntent"));
+        };
+        if payment.status.get().is_some_and(|s| s != "paid") {
+            return Ok(self.ignored("invoice payment not paid"));
+        }
+        let paid_at = self
+            .created
+            .and_then(|s| Timestamp::from_second(s).ok())
+            .ok_or_else(|| self.unprocessable("no created"))?;
+        Ok(Normalised::InvoiceLink(InvoiceLink {
+            payment_intent: payment_intent.to_owned(),
+            invoice: invoice.to_owned(),
+            paid_at,
+        }))
+    }
+
     fn money(&self, minor: Int, object: &Object<'_>) -> Result<Money> {
         let minor = minor.0.ok_or_else(|| self.unprocessable("no amount"))?;
         let currency = object
@@ -731,8 +766,10 @@ impl<'a> Context<'a> {
 /// Known gap on basil+ API versions: an invoice names its PaymentIntent only in
 /// `payments.data[].payment` (read when present), and a charge no longer names its invoice,
 /// so a basil `invoice.paid` without `payments` keys by invoice id while its refund knows only
-/// the PaymentIntent. Closing it needs I/O (the edge looks the invoice payment up and sets
-/// the refund's `payment_alias`), which does not belong in this pure crate.
+/// the PaymentIntent. Closing it needs state or I/O, which do not belong in this pure crate:
+/// the webhook keeps the links basil's `invoice_payment.paid` reports
+/// ([`Normalised::InvoiceLink`]) and, failing that, asks Stripe, then sets the refund's
+/// `payment_alias`.
 pub fn payment_key(
     payment_intent: Option<&str>,
     invoice: Option<&str>,

@@ -113,6 +113,9 @@ fn emit(
         }
         Ok(Normalised::Ignored { reason, .. }) => report.skip(&format!("{kind}: {reason}")),
         Ok(Normalised::NoCustomer { .. }) => report.skip(&format!("{kind}: no customer")),
+        // An invoice payment is a link for the webhook, not an event (the import reads
+        // invoices, whose refunds it links itself).
+        Ok(Normalised::InvoiceLink(_)) => report.skip(&format!("{kind}: invoice payment link")),
         Err(e) => report.skip(&format!("{kind}: {e}")),
     }
     Ok(())

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use saguaro_domain::codec::{self, Doc};
 use saguaro_domain::ids::CustomerId;
 use saguaro_domain::ledger::{Delivery, LedgerLine, RewardOutbox};
+use saguaro_domain::links::InvoiceLink;
 use saguaro_domain::ports::{
     Commit, CommitOutcome, EventMarker, LedgerPage, PageRequest, RewardPage, RewardPageRequest,
     RewardPosition, RewardRef,
@@ -498,4 +499,27 @@ pub fn waiting_rewards(
         out.push((RewardRef { customer, at }, reward));
     }
     Ok(out)
+}
+
+/// Keeps a Stripe invoice link (replacing the PaymentIntent's earlier one).
+pub fn put_invoice_link(conn: &Connection, link: &InvoiceLink) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO invoice_links (payment_intent, invoice, paid_at) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (payment_intent) DO UPDATE SET invoice = excluded.invoice, \
+         paid_at = excluded.paid_at",
+    )?
+    .execute(params![
+        link.payment_intent,
+        link.invoice,
+        link.paid_at.to_string()
+    ])?;
+    Ok(())
+}
+
+/// The invoice `payment_intent` paid, if its link was kept.
+pub fn invoice_link(conn: &Connection, payment_intent: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT invoice FROM invoice_links WHERE payment_intent = ?1")?
+        .query_row(params![payment_intent], |r| r.get(0))
+        .optional()?)
 }

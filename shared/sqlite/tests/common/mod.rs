@@ -162,3 +162,16 @@ impl saguaro_domain::ports::ScheduleStore for TempStore {
         self.store().advance_watermark(from, to).await
     }
 }
+
+impl saguaro_domain::links::InvoiceLinkStore for TempStore {
+    async fn put_invoice_link(
+        &self,
+        link: &saguaro_domain::links::InvoiceLink,
+    ) -> Result<(), StoreError> {
+        self.store().put_invoice_link(link).await
+    }
+
+    async fn invoice_link(&self, payment_intent: &str) -> Result<Option<String>, StoreError> {
+        self.store().invoice_link(payment_intent).await
+    }
+}
