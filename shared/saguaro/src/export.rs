@@ -1,4 +1,4 @@
-//! `saguaro export ledger|balances --format csv|jsonl [--data DIR]`: the local store's
+//! `saguaro export ledger|balances --format csv|jsonl [--data DIR | --table NAME]`: the store's
 //! ledgers or balances on stdout, for finance and for other tools, with the totals on
 //! stderr.
 //!
@@ -12,9 +12,10 @@
 //! - stderr: customers, outstanding points, the liability per currency and the points
 //!   without a rate.
 //!
-//! Customers are listed from the SQLite `customers` table (read-only), each read back
-//! through the store, a page of ledger lines at a time; the work per customer is its own
-//! history.
+//! Customers are listed from the SQLite `customers` table (read-only), or with `--table`
+//! from the deployed DynamoDB table (one Scan of the customer items, sorted the same way),
+//! each read back through the store, a page of ledger lines at a time; the work per customer
+//! is its own history.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -141,7 +142,10 @@ fn customers(dir: &Path) -> Result<Vec<CustomerId>, ExportError> {
 }
 
 /// One customer's ledger, oldest first.
-async fn ledger(store: &LocalStore, customer: &CustomerId) -> Result<Vec<LedgerLine>, ExportError> {
+async fn ledger<S: HistoryStore>(
+    store: &S,
+    customer: &CustomerId,
+) -> Result<Vec<LedgerLine>, ExportError> {
     let mut lines = Vec::new();
     let mut before = None;
     loop {
@@ -190,17 +194,53 @@ impl Sink<'_> {
     }
 }
 
-/// Writes `what` from the data directory `dir` to `out`.
+/// Where the export reads.
+#[derive(Debug, Clone)]
+pub enum Source<'a> {
+    /// A data directory (`saguaro serve`'s SQLite file).
+    Dir(&'a Path),
+    /// The deployed stack's table (`--table`): every customer is found by one Scan of the
+    /// table, then each is read like the API function reads it.
+    Table {
+        client: aws_sdk_dynamodb::Client,
+        table: String,
+    },
+}
+
+/// Writes `what` from `source` to `out`.
 pub async fn export(
-    dir: &Path,
+    source: Source<'_>,
     program: &Program,
     what: What,
     format: Format,
     now: Timestamp,
     out: &mut dyn Write,
 ) -> Result<Totals, ExportError> {
-    let store = LocalStore::open_dir(dir)?;
-    let ids = customers(dir)?;
+    match source {
+        Source::Dir(dir) => {
+            let store = LocalStore::open_dir(dir)?;
+            let ids = customers(dir)?;
+            write(&store, &ids, program, what, format, now, out).await
+        }
+        Source::Table { client, table } => {
+            let store = saguaro_dynamodb::DynamoStore::new(client, table);
+            let mut ids = store.customer_ids().await.map_err(StoreError::from)?;
+            ids.sort_by(|a, b| (a.provider.as_str(), &a.id).cmp(&(b.provider.as_str(), &b.id)));
+            write(&store, &ids, program, what, format, now, out).await
+        }
+    }
+}
+
+/// Writes `what` of the customers `ids` (in that order), read from `store`.
+async fn write<S: StateStore + HistoryStore>(
+    store: &S,
+    ids: &[CustomerId],
+    program: &Program,
+    what: What,
+    format: Format,
+    now: Timestamp,
+    out: &mut dyn Write,
+) -> Result<Totals, ExportError> {
     let mut sink = match format {
         Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
         Format::Jsonl => Sink::Jsonl(out),
@@ -216,7 +256,7 @@ pub async fn export(
             points_without_rate: 0,
         },
     };
-    for id in &ids {
+    for id in ids {
         let Some(state) = store.load(id).await? else {
             continue;
         };
@@ -248,7 +288,7 @@ pub async fn export(
                 })?;
             }
             What::Ledger => {
-                for l in ledger(&store, id).await? {
+                for l in ledger(store, id).await? {
                     totals.lines += 1;
                     sink.row(&LedgerRow {
                         provider: id.provider.as_str(),

@@ -124,8 +124,9 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
     },
-    /// Apply a history (POST /events lines, any order) to the local store, in order per
-    /// customer; idempotent, and resumed by running it again after an interruption.
+    /// Apply a history (POST /events lines, any order) to the local store, or put it on the
+    /// deployed stack's earn queue, in order per customer; idempotent, and resumed by running
+    /// it again after an interruption.
     Backfill {
         /// The program file.
         #[arg(long, default_value = "infra/program.example.toml")]
@@ -135,9 +136,13 @@ enum Command {
         /// Data directory (as for `serve`).
         #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
         data: PathBuf,
+        /// The deployed earn queue (the stack's `EarnQueueUrl` output) instead of the local
+        /// store; AWS credentials and region from the environment, as for the AWS CLI.
+        #[arg(long, value_name = "URL", conflicts_with = "data")]
+        queue_url: Option<String>,
     },
-    /// Write the local store's ledgers or balances to stdout (CSV or JSON lines), with the
-    /// totals and the liability on stderr.
+    /// Write the local store's (or the deployed table's) ledgers or balances to stdout (CSV
+    /// or JSON lines), with the totals and the liability on stderr.
     Export {
         #[arg(value_enum)]
         what: ExportWhat,
@@ -149,6 +154,10 @@ enum Command {
         /// Data directory (as for `serve`).
         #[arg(long, value_name = "DIR", default_value = "saguaro-data")]
         data: PathBuf,
+        /// The deployed stack's DynamoDB table (its `TableName` output) instead of the data
+        /// directory; AWS credentials and region from the environment. Reads the whole table.
+        #[arg(long, value_name = "NAME", conflicts_with = "data")]
+        table: Option<String>,
     },
     /// Write a provider's history (subscriptions, payments, refunds since DATE) to stdout as
     /// events in the POST /events format, one a line, for `simulate`.
@@ -197,6 +206,7 @@ fn export(
     format: ExportFormat,
     program: &std::path::Path,
     data: &std::path::Path,
+    table: Option<String>,
 ) -> ExitCode {
     use saguaro::export::{Format, What};
     let program = match load_program(program) {
@@ -226,14 +236,20 @@ fn export(
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = runtime.block_on(saguaro::export::export(
-        data,
-        &program,
-        what,
-        format,
-        jiff::Timestamp::now(),
-        &mut out,
-    ));
+    let result = runtime.block_on(async {
+        let source = match table {
+            Some(table) => {
+                let aws = aws_config::load_from_env().await;
+                saguaro::export::Source::Table {
+                    client: aws_sdk_dynamodb::Client::new(&aws),
+                    table,
+                }
+            }
+            None => saguaro::export::Source::Dir(data),
+        };
+        let now = jiff::Timestamp::now();
+        saguaro::export::export(source, &program, what, format, now, &mut out).await
+    });
     match result.and_then(|t| {
         std::io::Write::flush(&mut out)
             .map(|()| t)
@@ -379,6 +395,7 @@ fn backfill(
     program: &std::path::Path,
     events: &std::path::Path,
     data: &std::path::Path,
+    queue_url: Option<String>,
 ) -> ExitCode {
     let program = match load_program(program) {
         Ok(p) => Arc::new(p),
@@ -397,6 +414,9 @@ fn backfill(
         }
     };
     reading.finish_and_clear();
+    if let Some(url) = queue_url {
+        return backfill_queue(url, &history);
+    }
     let store = match LocalStore::open_dir(data) {
         Ok(s) => s,
         Err(e) => {
@@ -435,6 +455,38 @@ fn backfill(
     }
 }
 
+/// `saguaro backfill --queue-url`: the history onto the deployed earn queue.
+fn backfill_queue(url: String, history: &[saguaro::simulate::HistoryEvent]) -> ExitCode {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        eprintln!("error: cannot start the runtime");
+        return ExitCode::FAILURE;
+    };
+    let bar = saguaro::simulate::bar(
+        history.len() as u64,
+        "enqueue  {bar:40.green/white} {pos}/{len} events ({per_sec}, {eta})",
+    );
+    let result = runtime.block_on(async {
+        let aws = aws_config::load_from_env().await;
+        let queue = saguaro_sqs::SqsQueue::new(aws_sdk_sqs::Client::new(&aws), url);
+        saguaro::backfill::queue::enqueue(&queue, history, &bar).await
+    });
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            println!("{}", report.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_error(&e);
+            eprintln!("run the backfill again to resume");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -458,16 +510,18 @@ fn main() -> ExitCode {
             program,
             events,
             data,
+            queue_url,
         } => {
             init_logs_if_asked();
-            backfill(&program, &events, &data)
+            backfill(&program, &events, &data, queue_url)
         }
         Command::Export {
             what,
             format,
             program,
             data,
-        } => export(what, format, &program, &data),
+            table,
+        } => export(what, format, &program, &data, table),
         Command::Import { provider } => {
             init_logs_if_asked();
             import(provider)

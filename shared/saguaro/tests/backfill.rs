@@ -25,9 +25,13 @@ fn dir(name: &str) -> PathBuf {
 
 /// Monthly payments and a refund per customer, written newest first (the backfill sorts).
 fn history() -> String {
+    history_of(CUSTOMERS, MONTHS)
+}
+
+fn history_of(customers: usize, months: usize) -> String {
     let mut out = String::new();
-    for m in (0..MONTHS).rev() {
-        for c in 0..CUSTOMERS {
+    for m in (0..months).rev() {
+        for c in 0..customers {
             let day = 1 + (c % 28);
             let (y, mo) = (2024 + m / 12, 1 + m % 12);
             let _ = writeln!(
@@ -165,4 +169,110 @@ async fn when_a_backfill_is_killed_and_run_again_then_each_event_is_applied_once
     let out = backfill(&whole, &events).output().unwrap();
     assert_eq!(counts(&String::from_utf8_lossy(&out.stdout)), (total, 0));
     assert_eq!(snapshot(&interrupted).await, snapshot(&whole).await);
+}
+
+#[tokio::test]
+async fn when_backfilled_to_the_earn_queue_then_every_event_is_one_message_in_order_per_customer_and_a_rerun_is_deduplicated()
+ {
+    // given a history (written newest first; small: moto takes seconds per batch request)
+    // and a fresh FIFO earn queue on moto
+    let (customers, months) = (12, 8);
+    let dir = dir("queue");
+    let events = dir.join("history.jsonl");
+    std::fs::write(&events, history_of(customers, months)).unwrap();
+    let sqs = saguaro_testkit::sqs::client().await;
+    let url = saguaro_testkit::sqs::fresh_queue(&sqs, "backfill").await;
+    let run = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_saguaro"))
+            .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+            .args(["backfill", "--events"])
+            .arg(&events)
+            .args(["--queue-url", &url])
+            .env("AWS_ENDPOINT_URL", saguaro_testkit::endpoint())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // when it runs, and runs again (a resumed backfill) before anything is received
+    let said = run();
+    let again = run();
+    assert!(again.contains("on the earn queue"), "{again}");
+    // then every event is on the queue once (the second run's messages were deduplicated by
+    // their event ids), grouped by customer, in history order within each customer; one
+    // request per ten events or a few more
+    let refunds = (0..months).filter(|m| m % 7 == 3).count();
+    let total = customers * (months + refunds);
+    assert!(
+        said.contains(&format!("{total} events read: {total} on the earn queue")),
+        "{said}"
+    );
+    let requests: usize = said
+        .split(" in ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // (a batch holds one event of a customer, so a few batches close early)
+    assert!(
+        (total.div_ceil(10)..=total.div_ceil(5)).contains(&requests),
+        "{said}"
+    );
+    let messages = drain(&sqs, &url).await;
+    assert_eq!(messages.len(), total);
+    let mut per_customer: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (event, group, dedup) in &messages {
+        assert_eq!(event["id"].as_str(), Some(dedup.as_str()));
+        per_customer
+            .entry(group.clone())
+            .or_default()
+            .push(event["occurred_at"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(per_customer.len(), customers);
+    for (group, times) in &per_customer {
+        assert!(group.starts_with("custom:c"), "{group}");
+        assert!(times.is_sorted(), "{group}: {times:?}");
+    }
+}
+
+/// Every message on the queue (deleted as read): the event, its group and dedup ids.
+async fn drain(sqs: &aws_sdk_sqs::Client, url: &str) -> Vec<(serde_json::Value, String, String)> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    let mut all = Vec::new();
+    let mut wait = 1;
+    loop {
+        let got = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(wait)
+            .message_system_attribute_names(A::All)
+            .send()
+            .await
+            .unwrap();
+        let messages = got.messages();
+        if messages.is_empty() {
+            return all;
+        }
+        let mut delete = sqs.delete_message_batch().queue_url(url);
+        for (i, m) in messages.iter().enumerate() {
+            let event = saguaro_sqs::decode(m.body().unwrap()).unwrap();
+            let attr = |a: A| saguaro_testkit::sqs::attribute(m, a).unwrap();
+            all.push((
+                serde_json::to_value(&event).unwrap(),
+                attr(A::MessageGroupId),
+                attr(A::MessageDeduplicationId),
+            ));
+            delete = delete.entries(
+                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let deleted = delete.send().await.unwrap();
+        assert!(deleted.failed().is_empty(), "{deleted:?}");
+        wait = 0;
+    }
 }

@@ -23,8 +23,8 @@ fn saguaro(args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
-fn setup() -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("saguaro-export-{}", std::process::id()));
+fn setup(name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("saguaro-export-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let program = dir.join("base.toml");
@@ -56,7 +56,7 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn when_balances_and_ledger_are_exported_then_they_match_the_simulation() {
-    let (program, data) = setup();
+    let (program, data) = setup("local");
     let (csv, stderr) = saguaro(&[
         "export",
         "balances",
@@ -134,4 +134,58 @@ fn when_balances_and_ledger_are_exported_then_they_match_the_simulation() {
         ]
     );
     assert!(stderr.contains("9 ledger lines"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_same_history_is_in_a_dynamodb_table_then_export_table_gives_the_same_rows() {
+    // given the history applied to the local store (setup) and to a table on moto, through
+    // the same Earner and program
+    let (program_path, data) = setup("table");
+    let program = std::sync::Arc::new(
+        saguaro_domain::Program::parse(&std::fs::read_to_string(&program_path).unwrap()).unwrap(),
+    );
+    let aws = saguaro_testkit::aws().await;
+    let client = aws_sdk_dynamodb::Client::new(&aws);
+    let table = saguaro_testkit::dynamodb::fresh_table(&client, "export").await;
+    let earner = saguaro_app::Earner::new(
+        saguaro_dynamodb::DynamoStore::new(client.clone(), &table),
+        program,
+    );
+    let events = program_path.with_file_name("history.jsonl");
+    for he in saguaro::simulate::history::read(&events, &|_| ()).unwrap() {
+        if let Err(e) = earner.apply(&he.event).await {
+            assert!(!e.is_retryable(), "{e}");
+        }
+    }
+    // when both are exported, balances and ledger, CSV and JSON lines
+    for args in [
+        ["balances", "csv"],
+        ["ledger", "csv"],
+        ["balances", "jsonl"],
+        ["ledger", "jsonl"],
+    ] {
+        let common = [
+            "export",
+            args[0],
+            "--format",
+            args[1],
+            "--program",
+            s(&program_path),
+        ];
+        let (local, local_totals) = saguaro(&[&common[..], &["--data", s(&data)]].concat());
+        let out = Command::new(env!("CARGO_BIN_EXE_saguaro"))
+            .args(common)
+            .args(["--table", &table])
+            .env("AWS_ENDPOINT_URL", saguaro_testkit::endpoint())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        // then the rows and the totals are the same
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), local, "{args:?}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap(),
+            local_totals,
+            "{args:?}"
+        );
+    }
 }

@@ -9,7 +9,7 @@ pub mod message;
 pub use message::{DecodeError, EncodeError, decode, encode, encode_rejection};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_sqs::types::{QueueAttributeName, SendMessageBatchRequestEntry};
 use saguaro_app::ports::{EventSink, SinkError};
 use saguaro_app::rejected::{ParkFuture, ParkRejected, RejectedError, Rejection};
 use saguaro_domain::Event;
@@ -28,6 +28,14 @@ pub enum SqsError {
         event_id: String,
         #[source]
         source: aws_sdk_sqs::Error,
+    },
+    #[error("SendMessageBatch failed")]
+    SendBatch(#[source] aws_sdk_sqs::Error),
+    #[error("SQS refused event {event_id}: {code}: {message}")]
+    Refused {
+        event_id: String,
+        code: String,
+        message: String,
     },
     #[error("CreateQueue failed for {name}")]
     CreateQueue {
@@ -81,6 +89,58 @@ impl SqsQueue {
         Ok(())
     }
 }
+
+impl SqsQueue {
+    /// Sends up to [`MAX_BATCH`] events in one `SendMessageBatch` request (the ids as for
+    /// [`SqsQueue::send`]). Returns the indexes of the events SQS could not take this time
+    /// (throttled, internal errors): send them again. An event SQS refuses for what it is
+    /// (the sender's fault) is an error. Callers keep order per customer by putting at most
+    /// one event of a customer in a batch.
+    pub async fn send_batch(&self, events: &[Event]) -> Result<Vec<usize>> {
+        let mut request = self.client.send_message_batch().queue_url(&self.queue_url);
+        for (i, event) in events.iter().enumerate().take(MAX_BATCH) {
+            let body = encode(event).map_err(SqsError::Encode)?;
+            let entry = SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .message_group_id(fifo_id(&event.customer.to_string()))
+                .message_deduplication_id(fifo_id(event.id.as_str()))
+                .build()
+                .map_err(|e| {
+                    SqsError::SendBatch(aws_sdk_sqs::Error::from(
+                        aws_sdk_sqs::error::BuildError::other(e),
+                    ))
+                })?;
+            request = request.entries(entry);
+        }
+        let out = request
+            .send()
+            .await
+            .map_err(|e| SqsError::SendBatch(e.into()))?;
+        let mut again = Vec::new();
+        for failed in out.failed() {
+            let Ok(i) = failed.id().parse::<usize>() else {
+                continue;
+            };
+            let Some(event) = events.get(i) else {
+                continue;
+            };
+            if failed.sender_fault() {
+                return Err(SqsError::Refused {
+                    event_id: event.id.as_str().to_owned(),
+                    code: failed.code().to_owned(),
+                    message: failed.message().unwrap_or_default().to_owned(),
+                });
+            }
+            again.push(i);
+        }
+        again.sort_unstable();
+        Ok(again)
+    }
+}
+
+/// Entries of one `SendMessageBatch` request.
+pub const MAX_BATCH: usize = 10;
 
 impl EventSink for SqsQueue {
     async fn submit(&self, event: Event) -> Result<(), SinkError> {

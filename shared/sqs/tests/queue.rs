@@ -84,3 +84,27 @@ async fn when_queue_does_not_exist_then_unavailable_with_source() {
     );
     assert!(std::error::Error::source(&err).is_some());
 }
+
+#[tokio::test]
+async fn when_a_batch_is_sent_then_each_event_is_one_message_with_its_ids_in_order() {
+    let client = client().await;
+    let url = fresh_queue(&client, "batch").await;
+    let queue = SqsQueue::new(client.clone(), &url);
+    let events: Vec<Event> = (0..saguaro_sqs::MAX_BATCH)
+        .map(|n| payment(&format!("evt_batch_{n}"), &format!("cus_{n}")))
+        .collect();
+    // when
+    let again = queue.send_batch(&events).await.unwrap();
+    // then SQS took all ten, each with its customer's group and its event's dedup id
+    assert!(again.is_empty(), "{again:?}");
+    let messages = receive_all(&client, &url, 1).await;
+    assert_eq!(messages.len(), events.len(), "{messages:?}");
+    for (m, e) in messages.iter().zip(&events) {
+        assert_eq!(saguaro_sqs::decode(&m.body).unwrap(), *e);
+        assert_eq!(m.group_id.as_deref(), Some(e.customer.to_string().as_str()));
+        assert_eq!(m.dedup_id.as_deref(), Some(e.id.as_str()));
+    }
+    // and the same batch again (a resumed backfill) adds nothing: deduplicated
+    assert!(queue.send_batch(&events).await.unwrap().is_empty());
+    assert!(receive_all(&client, &url, 1).await.is_empty());
+}

@@ -49,6 +49,7 @@ use crate::keys;
 use crate::size::item_size;
 
 mod links;
+mod listing;
 mod rewards;
 mod schedule;
 

@@ -1,6 +1,7 @@
 //! `saguaro backfill --events history.jsonl [--data DIR]`: a history applied to the local
 //! store for good (what `saguaro serve` then serves), with the production
-//! [`saguaro_app::Earner`].
+//! [`saguaro_app::Earner`]. With `--queue-url` it goes to the deployed stack's earn queue
+//! instead ([`queue`]).
 //!
 //! - **Order**: the history is read and sorted as `simulate` sorts it (by `occurred_at`,
 //!   ties by id, stably), so each customer's events are applied in their order.
@@ -14,6 +15,8 @@
 //!
 //! Rewards redeemed by the backfill are reward rows like any other: `saguaro serve` delivers
 //! them.
+
+pub mod queue;
 
 use std::sync::Arc;
 
