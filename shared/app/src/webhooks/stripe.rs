@@ -64,12 +64,17 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
     /// The same webhook, asking `lookup` for the invoice of refunds that name only their
     /// PaymentIntent.
     pub fn with_lookup<M: StripeLookup>(self, lookup: M) -> StripeWebhook<K, C, M> {
+        self.map_lookup(|_| lookup)
+    }
+
+    /// The same webhook with its lookup replaced by `f` of it.
+    fn map_lookup<M: StripeLookup>(self, f: impl FnOnce(L) -> M) -> StripeWebhook<K, C, M> {
         StripeWebhook {
             verifier: self.verifier,
             sink: self.sink,
             clock: self.clock,
             referral_key: self.referral_key,
-            lookup,
+            lookup: f(self.lookup),
             rejected: self.rejected,
             unlinked: self.unlinked,
         }
@@ -78,16 +83,7 @@ impl<K: EventSink, C: Clock, L: StripeLookup> StripeWebhook<K, C, L> {
     /// The same webhook, keeping the links basil's `invoice_payment.paid` reports in `store`
     /// and asking it first (then the lookup it had) for the invoice of a refund.
     pub fn with_links<S: InvoiceLinkStore>(self, store: S) -> StripeWebhook<K, C, KeptLinks<S, L>> {
-        let lookup = KeptLinks::new(store, self.lookup);
-        StripeWebhook {
-            verifier: self.verifier,
-            sink: self.sink,
-            clock: self.clock,
-            referral_key: self.referral_key,
-            lookup,
-            rejected: self.rejected,
-            unlinked: self.unlinked,
-        }
+        self.map_lookup(|api| KeptLinks::new(store, api))
     }
 
     /// Refunds this webhook submitted without a link to their invoice, since it was built.
