@@ -636,6 +636,7 @@ async fn when_routes_are_compared_then_template_openapi_and_router_agree() {
         r::CUSTOMER,
         r::CUSTOMER_LEDGER,
         r::CUSTOMER_REWARDS,
+        r::CUSTOMER_ADJUSTMENTS,
         r::STRIPE_WEBHOOK,
         r::CHARGEBEE_WEBHOOK,
     ] {

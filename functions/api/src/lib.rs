@@ -1,7 +1,8 @@
 //! The `api` Lambda: the HTTP contract's routes that are not webhooks (docs/design.md §8),
 //! behind API Gateway with IAM auth. The same router code as the local runner
 //! ([`saguaro_app::router`]): the three customer reads from the DynamoDB store, and
-//! `POST /events` validated and handed to the earn queue. It writes only through the queue:
+//! `POST /events` and `POST /customers/{provider}/{id}/adjustments` validated and handed to
+//! the earn queue. It writes only through the queue:
 //! its role may read the table, never write it. [`config`] reads the environment once.
 
 pub mod config;
@@ -13,12 +14,18 @@ use saguaro_app::ports::{Clock, EventSink, HistoryStore, StateStore};
 use saguaro_app::router;
 use saguaro_domain::Program;
 
-/// `POST /events` into `sink`, the customer reads from `store`, 404 `not_found` elsewhere.
+/// `POST /events` and the adjustments into `sink`, the customer reads from `store`, 404
+/// `not_found` elsewhere.
 pub fn router<S, K, C>(store: Arc<S>, sink: K, clock: C, program: Arc<Program>) -> Router
 where
     S: StateStore + HistoryStore + 'static,
     K: EventSink + 'static,
-    C: Clock + 'static,
+    C: Clock + Clone + 'static,
 {
-    router::with_not_found(router::events(sink).merge(router::customers(store, clock, program)))
+    let sink = Arc::new(sink);
+    router::with_not_found(
+        router::events(sink.clone())
+            .merge(router::adjustments(sink, clock.clone()))
+            .merge(router::customers(store, clock, program)),
+    )
 }

@@ -141,3 +141,48 @@ async fn when_a_bad_request_comes_then_it_is_refused_and_nothing_is_enqueued() {
     );
     assert!(receive(&f.sqs, &f.queue_url, 1).await.is_empty());
 }
+
+#[tokio::test]
+async fn when_an_adjustment_is_posted_twice_then_one_event_is_enqueued_and_applied_with_its_reason()
+{
+    let f = fixture("api-adjust").await;
+    let body = json!({ "points": -7, "reason": "duplicate signup", "id": "ops-12" }).to_string();
+    let path = "/customers/custom/c-42/adjustments";
+    let first = call(&f.router, "POST", path, &body).await;
+    let replay = call(&f.router, "POST", path, &body).await;
+    let id = "adjust:custom:c-42:key:ops-12";
+    assert_eq!(first, (StatusCode::ACCEPTED, json!({ "id": id })));
+    assert_eq!(replay, first);
+
+    // on the queue, as the earn function reads it: the replay is the same event (the FIFO
+    // queue's deduplication id is the event id, so moto keeps one message)
+    let messages = receive(&f.sqs, &f.queue_url, 1).await;
+    assert_eq!(messages.len(), 1);
+    let event = saguaro_sqs::decode(messages[0].body().unwrap()).unwrap();
+    assert_eq!(event.id.as_str(), id);
+    assert_eq!(event.trigger, saguaro_domain::Trigger::PointsAdjusted);
+    assert_eq!(
+        (event.points, event.reason.as_deref()),
+        (Some(-7), Some("duplicate signup"))
+    );
+
+    // applied twice (a redelivery): one line, with the reason, in DynamoDB
+    let program = Arc::new(load_program(saguaro_testkit::example_program().as_ref()).unwrap());
+    let earner = Earner::new(f.store, program);
+    earner.apply(&event).await.unwrap();
+    earner.apply(&event).await.unwrap();
+    let (status, body) = call(&f.router, "GET", "/customers/custom/c-42/ledger", "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let lines = body["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 1, "{body}");
+    assert_eq!(lines[0]["reason"], "duplicate signup");
+    assert_eq!(lines[0]["balance_after"], -7); // a deficit: docs/design.md §4.4
+
+    // a bad one is refused before the queue
+    let (status, body) = call(&f.router, "POST", path, r#"{"points":0,"reason":"x"}"#).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::BAD_REQUEST, json!("invalid_event"))
+    );
+    assert!(receive(&f.sqs, &f.queue_url, 0).await.is_empty());
+}

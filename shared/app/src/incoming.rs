@@ -165,6 +165,7 @@ pub fn parse_event(body: &[u8]) -> Result<Event, IncomingError> {
         amount: body.amount,
         refunded_total: body.refunded_total,
         points: None,
+        reason: None,
         subscription: body.subscription.map(|s| SubscriptionInfo {
             id: s.id,
             plan: s.plan,

@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`events`] | `POST /events` |
 //! | [`customers`] | `GET /customers/{provider}/{id}`, `.../ledger`, `.../rewards` |
+//! | [`adjustments`] | `POST /customers/{provider}/{id}/adjustments` |
 //! | [`stripe_webhook`] | `POST /webhooks/stripe` |
 //! | [`chargebee_webhook`] | `POST /webhooks/chargebee` |
 //! | [`rejected`] | `GET /rejected` (the local runner's rejected list) |
@@ -28,6 +29,7 @@ use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use saguaro_domain::Program;
 
+use crate::http::adjustments::{self, Adjustments};
 use crate::http::customers::{self, Customers};
 use crate::http::{ErrorCode, JsonBody, body_limit, events as post_events, json};
 use crate::ports::{Clock, EventSink, HistoryStore, StateStore, StripeLookup};
@@ -38,6 +40,7 @@ pub const EVENTS: &str = "/events";
 pub const CUSTOMER: &str = "/customers/{provider}/{id}";
 pub const CUSTOMER_LEDGER: &str = "/customers/{provider}/{id}/ledger";
 pub const CUSTOMER_REWARDS: &str = "/customers/{provider}/{id}/rewards";
+pub const CUSTOMER_ADJUSTMENTS: &str = "/customers/{provider}/{id}/adjustments";
 pub const STRIPE_WEBHOOK: &str = "/webhooks/stripe";
 pub const CHARGEBEE_WEBHOOK: &str = "/webhooks/chargebee";
 pub const REJECTED: &str = "/rejected";
@@ -52,6 +55,20 @@ pub fn events<K: EventSink + 'static>(sink: K) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(body_limit())
         .with_state(Arc::new(sink))
+}
+
+/// `POST /customers/{provider}/{id}/adjustments`: an operator's `points.adjusted`, dated by
+/// `clock`, handed to `sink`.
+pub fn adjustments<K, C>(sink: K, clock: C) -> Router
+where
+    K: EventSink + 'static,
+    C: Clock + 'static,
+{
+    Router::new()
+        .route(CUSTOMER_ADJUSTMENTS, post(adjustments::post::<K, C>))
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(body_limit())
+        .with_state(Arc::new(Adjustments { sink, clock }))
 }
 
 /// The three customer reads, from `store`; `clock` dates the qualifying-points window.

@@ -186,6 +186,9 @@ pub struct Event {
     /// `points.adjusted` only: the signed number of points.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<i64>,
+    /// `points.adjusted` only: the operator's reason, shown on the ledger line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscription: Option<SubscriptionInfo>,
     #[serde(default)]
@@ -209,18 +212,29 @@ impl Event {
             amount: None,
             refunded_total: None,
             points: None,
+            reason: None,
             subscription: None,
             refs: Refs::default(),
         }
     }
 
     /// SHA-256 of the event's canonical JSON: stored with the "applied" marker so that an id
-    /// reused for a different event is noticed instead of silently ignored.
+    /// reused for a different event is noticed instead of silently ignored. An adjustment is
+    /// dated when the operator's request is received, so a replay of the same request (same
+    /// key, points and reason) later is the same adjustment: its `occurred_at` is not hashed.
     pub fn payload_hash(&self) -> String {
         // Serialised straight into the hasher: no buffer. Plain data with string keys cannot
         // fail to serialise.
         let mut hasher = Sha256::new();
-        let _ = serde_json::to_writer(&mut hasher, self);
+        if self.trigger == Trigger::PointsAdjusted {
+            let undated = Self {
+                occurred_at: Timestamp::UNIX_EPOCH,
+                ..self.clone()
+            };
+            let _ = serde_json::to_writer(&mut hasher, &undated);
+        } else {
+            let _ = serde_json::to_writer(&mut hasher, self);
+        }
         hex::encode(hasher.finalize())
     }
 

@@ -45,6 +45,9 @@ pub struct LedgerLine {
     /// Reversal: the earn line it takes back. Expiry: the line that created the lot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refers_to: Option<LineSeq>,
+    /// Adjustment: the operator's reason (`points.adjusted`'s `reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Where handing out a reward stands (docs/design.md §5.3). Every change is a conditional

@@ -57,6 +57,7 @@ fn line(c: &CustomerId, seq: u64, points: i64, balance_after: i64) -> LedgerLine
         event_id: EventId::new(format!("evt-{seq}")),
         occurred_at: t("2026-03-01T10:00:00Z"),
         refers_to: None,
+        reason: None,
     }
 }
 

@@ -284,6 +284,7 @@ impl Runner {
             None => router::customers(store.clone(), SystemClock, program.clone()),
         };
         let routes = router::events(earner())
+            .merge(router::adjustments(earner(), SystemClock))
             .merge(reads)
             .merge(stripe)
             .merge(chargebee)

@@ -67,7 +67,7 @@ impl<S: StateStore + HistoryStore, C: Clock> Customers<S, C> {
 /// The `{provider}/{id}` of a customer route: 404 for a provider that has no customers
 /// (unknown, or the scheduler's internal one) or an empty id.
 #[derive(Debug)]
-pub(crate) struct CustomerPath(CustomerId);
+pub(crate) struct CustomerPath(pub(crate) CustomerId);
 
 impl<T: Send + Sync> FromRequestParts<T> for CustomerPath {
     type Rejection = ErrorCode;
@@ -209,7 +209,7 @@ fn reward_page_request(query: Option<&str>) -> Option<RewardPageRequest> {
 }
 
 fn line_json(l: &LedgerLine) -> Value {
-    json!({
+    let mut line = json!({
         "seq": l.seq,
         "kind": l.kind,
         "points": l.points,
@@ -219,7 +219,11 @@ fn line_json(l: &LedgerLine) -> Value {
         "event_id": l.event_id,
         "occurred_at": l.occurred_at,
         "refers_to": l.refers_to,
-    })
+    });
+    if let (Some(reason), Some(map)) = (&l.reason, line.as_object_mut()) {
+        map.insert("reason".to_owned(), json!(reason));
+    }
+    line
 }
 
 fn reward_json(r: &RewardOutbox, waiting_for: Option<String>) -> Value {

@@ -2,9 +2,11 @@
 //! once ([`ErrorCode`]); request bodies read as their exact bytes under the 1 MiB limit
 //! ([`JsonBody`]); what is wrong with a body, said without quoting it ([`detail`]); the
 //! refusal of ids that would forge log lines ([`printable`]); and the handlers of the routes that are not webhooks, `POST /events`
-//! (`events`) and the three customer reads (`customers`). Which path and method reach
+//! (`events`), `POST /customers/{provider}/{id}/adjustments` (`adjustments`) and the three
+//! customer reads (`customers`). Which path and method reach
 //! which handler is [`crate::router`]'s business.
 
+pub mod adjustments;
 mod answer;
 mod body;
 pub(crate) mod customers;

@@ -11,7 +11,7 @@ use saguaro_domain::Event;
 /// control character, if any.
 pub fn control_character_in(event: &Event) -> Option<&'static str> {
     let subscription = event.subscription.as_ref();
-    let fields: [(&'static str, Option<&str>); 11] = [
+    let fields: [(&'static str, Option<&str>); 12] = [
         ("id", Some(event.id.as_str())),
         ("type", Some(event.trigger.as_str())),
         ("customer.id", Some(event.customer.id.as_str())),
@@ -23,6 +23,7 @@ pub fn control_character_in(event: &Event) -> Option<&'static str> {
         ("payment_alias", event.refs.payment_alias.as_deref()),
         ("invoice", event.refs.invoice.as_deref()),
         ("promotion", event.refs.promotion.as_deref()),
+        ("reason", event.reason.as_deref()),
         ("subscription.id", subscription.map(|s| s.id.as_str())),
         (
             "subscription.plan",

@@ -90,33 +90,33 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// `points.adjusted`: an operator's correction. Positive points make a lot; negative ones
-    /// are consumed like a redemption. Neither counts towards the tier.
+    /// `points.adjusted`: an operator's correction, its line carrying the operator's reason.
+    /// Positive points make a lot; negative ones are consumed like a redemption, and what the
+    /// lots cannot cover becomes a deficit (a negative balance the next positive lines repay,
+    /// docs/design.md §4.4). Neither counts towards the tier.
     pub(super) fn adjust(&mut self) -> Result<()> {
         let event = self.event;
         let points = event.points.ok_or(EngineError::MissingField {
             trigger: event.trigger.clone(),
             field: "points",
         })?;
+        if points == 0 {
+            return Ok(());
+        }
+        let seq = self.push_line(
+            LineKind::Adjustment,
+            points,
+            "adjustment".to_owned(),
+            None,
+            None,
+        )?;
+        if let Some(line) = self.lines.last_mut() {
+            line.reason.clone_from(&event.reason);
+        }
         if points > 0 {
-            let seq = self.push_line(
-                LineKind::Adjustment,
-                points,
-                "adjustment".to_owned(),
-                None,
-                None,
-            )?;
             self.add_lot(seq, points)?;
-        } else if points < 0 {
-            let taken = checked(points.checked_neg())?;
-            self.push_line(
-                LineKind::Adjustment,
-                points,
-                "adjustment".to_owned(),
-                None,
-                None,
-            )?;
-            self.consume(taken)?;
+        } else {
+            self.consume(checked(points.checked_neg())?)?;
         }
         Ok(())
     }

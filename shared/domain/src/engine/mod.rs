@@ -252,6 +252,7 @@ impl Run<'_> {
             event_id: event_id.unwrap_or(&self.event.id).clone(),
             occurred_at: self.event.occurred_at,
             refers_to,
+            reason: None,
         });
         Ok(seq)
     }
