@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 mod delivery;
 mod history;
+mod notices;
 mod schedule;
 pub use delivery::{
     racing_claims_let_exactly_one_fulfiler_deliver,
@@ -18,6 +19,9 @@ pub use delivery::{
 };
 pub use history::{
     ledger_pages_newest_first, rewards_are_listed_with_their_state, rewards_page_newest_first,
+};
+pub use notices::{
+    a_lost_race_writes_no_notification, a_transition_writes_its_notification_exactly_once,
 };
 pub use schedule::{
     racing_watermark_updates_let_exactly_one_win, schedule_index_pages_cover_every_entry_once,
@@ -56,6 +60,8 @@ macro_rules! contract_tests {
             rewards_page_newest_first,
             reward_delivery_moves_only_from_the_state_last_read,
             racing_claims_let_exactly_one_fulfiler_deliver,
+            a_transition_writes_its_notification_exactly_once,
+            a_lost_race_writes_no_notification,
             waiting_rewards_are_listed_oldest_first_until_they_close,
             schedule_indexes_follow_the_committed_state,
             schedule_index_pages_cover_every_entry_once,

@@ -22,6 +22,7 @@
 //! - What the engine reads and writes: the customer's [`CustomerState`] ([`state`]), ledger
 //!   lines and reward outbox rows ([`ledger`]).
 //! - What the daily job reads by day and its calendar rules: [`schedule`].
+//! - Merchant notifications (`[notify]`): the rows and bodies' data, [`notify`].
 //! - The ports adapters implement (customer state and history stores, the clock): [`ports`].
 
 pub mod engine;
@@ -29,6 +30,7 @@ pub mod event;
 pub mod ids;
 pub mod ledger;
 pub mod money;
+pub mod notify;
 pub mod ports;
 pub mod program;
 pub mod schedule;

@@ -76,6 +76,7 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         grant: None,
         url: None,
         secret: None,
+        notice: None,
         delivery: Delivery::pending(),
     }
 }

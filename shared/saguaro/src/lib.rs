@@ -305,7 +305,7 @@ impl Runner {
     where
         S: StateStore + HistoryStore + saguaro_domain::ports::RewardStore + 'static,
     {
-        let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock));
+        let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock), &program);
         Self::build(store, rejected, program, secrets, stripe_api, Some(waiting))
     }
 
