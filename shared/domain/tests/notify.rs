@@ -109,6 +109,15 @@ fn when_notify_is_invalid_then_the_error_names_the_key_and_line() {
         + "\n[notify]\nurl = \"https://a.example\"\nkinds = [\"points.expiring\"]\nsecret = \"N\"\n";
     let e = Program::parse(&no_expiry).unwrap_err();
     assert!(e.message.contains("needs an [expiry]"), "{e}");
+    let late = with(
+        "url = \"https://a.example\"\nkinds = [\"points.expiring\"]\nsecret = \"N\"\nexpiring_days = 30",
+    )
+    .unwrap_err();
+    assert_eq!(late.key, "notify.expiring_days");
+    assert!(
+        late.message.contains("less than [expiry] after_days (30)"),
+        "{late}"
+    );
 }
 
 fn pay(c: &CustomerId, id: &str, minor: i64) -> Event {

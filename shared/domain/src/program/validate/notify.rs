@@ -72,12 +72,29 @@ impl Validator<'_> {
                 days as i32
             }
         };
-        if kinds.contains(&NotifyKind::PointsExpiring) && expiry.is_none() {
-            return self.err(
-                "notify.kinds",
-                raw.kinds.span(),
-                "`points.expiring` needs an [expiry] section (points never expire without one)",
-            );
+        if kinds.contains(&NotifyKind::PointsExpiring) {
+            let Some(expiry) = expiry else {
+                return self.err(
+                    "notify.kinds",
+                    raw.kinds.span(),
+                    "`points.expiring` needs an [expiry] section (points never expire without one)",
+                );
+            };
+            if expiring_days >= expiry.after_days {
+                let span = raw
+                    .expiring_days
+                    .as_ref()
+                    .map_or_else(|| raw.kinds.span(), Spanned::span);
+                return self.err(
+                    "notify.expiring_days",
+                    span,
+                    format!(
+                        "must be less than [expiry] after_days ({}): a lot would expire before \
+                         its notice is due",
+                        expiry.after_days
+                    ),
+                );
+            }
         }
         Ok(Notify {
             url: raw.url.into_inner(),
