@@ -2,9 +2,12 @@
 //! applied in process (as `saguaro tick` does), writes one notice per customer and day for
 //! the lot whose last day is `expiring_days` ahead, also for a later lot than the soonest;
 //! a second run of the same day adds nothing; the fulfiler sends each once, signed, to the
-//! merchant's endpoint (wiremock). Without `points.expiring` in `kinds`, none.
+//! merchant's endpoint (wiremock). Without `points.expiring` in `kinds`, none. On the
+//! embedded store and on SQLite (the store of `saguaro tick` and `saguaro serve`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
 
 use std::sync::Arc;
 
@@ -15,7 +18,7 @@ use saguaro_app::ports::{HistoryStore, RewardPageRequest, ScheduleStore};
 use saguaro_app::schedule;
 use saguaro_delivery::PerkRewards;
 use saguaro_delivery::signing::SigningKey;
-use saguaro_domain::ports::{StateStore, SystemClock};
+use saguaro_domain::ports::{RewardStore, StateStore, SystemClock};
 use saguaro_domain::{CustomerId, Event, Money, Program, Provider, RewardOutbox, Trigger};
 use saguaro_embedded::EmbeddedStore;
 use serde_json::{Value, json};
@@ -51,16 +54,19 @@ expiring_days = 7
     )
 }
 
-struct World {
-    store: Arc<EmbeddedStore>,
-    earner: Earner<Arc<EmbeddedStore>>,
+struct World<S> {
+    store: Arc<S>,
+    earner: Earner<Arc<S>>,
     program: Arc<Program>,
     customer: CustomerId,
 }
 
-impl World {
-    async fn new(program: Arc<Program>) -> Self {
-        let store = Arc::new(EmbeddedStore::new());
+impl<S> World<S>
+where
+    S: StateStore + HistoryStore + ScheduleStore + RewardStore + 'static,
+{
+    async fn new(store: S, program: Arc<Program>) -> Self {
+        let store = Arc::new(store);
         let w = Self {
             earner: Earner::new(store.clone(), program.clone()),
             store,
@@ -125,7 +131,10 @@ async fn merchant() -> MockServer {
 
 /// Delivers every waiting row; returns the bodies the merchant received, each checked
 /// against its signature, with its `webhook-id`.
-async fn deliver(w: &World, merchant: &MockServer) -> Vec<Value> {
+async fn deliver<S>(w: &World<S>, merchant: &MockServer) -> Vec<Value>
+where
+    S: StateStore + HistoryStore + ScheduleStore + RewardStore + 'static,
+{
     let perk = PerkRewards::new(Arc::new(|n| (n == "NOTIFY").then(|| SECRET.to_owned()))).unwrap();
     let deliveries = Deliveries {
         perk: Some(Arc::new(perk)),
@@ -154,8 +163,21 @@ async fn deliver(w: &World, merchant: &MockServer) -> Vec<Value> {
 
 #[tokio::test]
 async fn when_a_lot_expires_in_seven_days_then_one_notice_across_two_runs_of_the_day() {
+    noticed_once(EmbeddedStore::new()).await;
+}
+
+#[tokio::test]
+async fn when_a_lot_expires_in_seven_days_on_sqlite_then_one_notice_across_two_runs_of_the_day() {
+    let dir = common::TempDir::new("notify-expiring");
+    noticed_once(saguaro_sqlite::SqliteStore::open_dir(dir.path()).unwrap()).await;
+}
+
+async fn noticed_once<S>(store: S)
+where
+    S: StateStore + HistoryStore + ScheduleStore + RewardStore + 'static,
+{
     let merchant = merchant().await;
-    let w = World::new(program(&merchant.uri(), r#""points.expiring""#)).await;
+    let w = World::new(store, program(&merchant.uri(), r#""points.expiring""#)).await;
     w.tick(date(2026, 5, 23)).await;
     assert!(w.notices().await.is_empty(), "31 May is 8 days ahead");
 
@@ -212,7 +234,11 @@ async fn when_a_lot_expires_in_seven_days_then_one_notice_across_two_runs_of_the
 #[tokio::test]
 async fn when_points_expiring_is_not_listed_then_the_daily_job_writes_no_notice() {
     let merchant = merchant().await;
-    let w = World::new(program(&merchant.uri(), r#""tier.changed""#)).await;
+    let w = World::new(
+        EmbeddedStore::new(),
+        program(&merchant.uri(), r#""tier.changed""#),
+    )
+    .await;
     let state = w.store.load(&w.customer).await.unwrap().unwrap();
     assert_eq!(
         state.expiring_notice_on, None,
