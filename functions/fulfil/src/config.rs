@@ -31,6 +31,8 @@ pub type SecretLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub struct Config {
     pub table_name: String,
     pub deliveries: Deliveries,
+    /// The bundled program (its `[notify]` for the fulfiler's notifications).
+    pub program: Program,
 }
 
 impl Config {
@@ -42,6 +44,7 @@ impl Config {
         Ok(Self {
             table_name,
             deliveries,
+            program,
         })
     }
 }
@@ -76,12 +79,13 @@ pub fn deliveries(
             Err(e) => d.chargebee_missing = format!("cannot build the Chargebee client: {e}"),
         }
     }
-    // Perk secrets are read now, for every perk the program names: a row whose secret is
+    // Perk secrets are read now, for every perk the program names and `[notify]`: a row whose secret is
     // not among them waits, saying so (the perk adapter's answer).
     let perk_secrets: HashMap<String, String> = program
         .rewards
         .iter()
         .filter_map(|r| r.secret.as_deref())
+        .chain(program.notify.as_ref().map(|n| n.secret.as_str()))
         .filter_map(|name| secret(name).map(|v| (name.to_owned(), v)))
         .collect();
     match PerkRewards::new(Arc::new(move |name| perk_secrets.get(name).cloned())) {
@@ -127,6 +131,7 @@ mod tests {
             grant: None,
             url: None,
             secret: None,
+            notice: None,
             delivery: Delivery::pending(),
         }
     }

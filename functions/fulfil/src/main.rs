@@ -28,7 +28,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let env = saguaro_lambda::env(&aws).await?;
     let config = Config::from_env(&env, &|name| env.named(name))?;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), config.table_name);
-    let fulfiler = Fulfiler::new(store, config.deliveries, Arc::new(SystemClock));
+    let fulfiler =
+        Fulfiler::new(store, config.deliveries, Arc::new(SystemClock)).with_notify(&config.program);
     let handler = FulfilHandler::new(fulfiler);
     let handler = &handler;
 

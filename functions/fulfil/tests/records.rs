@@ -60,6 +60,7 @@ async fn store_with_one_reward() -> Arc<EmbeddedStore> {
         grant: None,
         url: None,
         secret: None,
+        notice: None,
         delivery: Delivery::pending(),
     };
     store

@@ -11,12 +11,12 @@ use saguaro_domain::{CustomerId, CustomerState, Delivery, RewardOutbox};
 
 use crate::{all_rewards, commit, commit_for, customer, payment};
 
-const LEASE: SignedDuration = SignedDuration::from_mins(5);
+pub(crate) const LEASE: SignedDuration = SignedDuration::from_mins(5);
 
 /// Commits payments `from..to` of 600 usd for `c` (payment `n` at minute `n` from the
 /// contract's epoch; each redeems a 500-point credit, the second also Gold's access reward);
 /// returns each commit's first reward row (the credit) and its address.
-async fn rewarded<S: StateStore>(
+pub(crate) async fn rewarded<S: StateStore>(
     store: &S,
     c: &CustomerId,
     from: u32,
@@ -52,7 +52,7 @@ async fn get<S: RewardStore>(store: &S, at: &RewardRef) -> Option<RewardOutbox> 
 
 async fn set<S: RewardStore>(store: &S, at: &RewardRef, from: &Delivery, to: &Delivery) -> bool {
     store
-        .set_delivery(at, from, to)
+        .set_delivery(at, from, to, None)
         .await
         .unwrap_or_else(|e| panic!("set_delivery: {e}"))
 }
@@ -125,7 +125,7 @@ pub async fn racing_claims_let_exactly_one_fulfiler_deliver<
                     panic!("pending is claimable");
                 };
                 store
-                    .set_delivery(&at, &row.delivery, &claim.state())
+                    .set_delivery(&at, &row.delivery, &claim.state(), None)
                     .await
                     .map(|won| won.then(|| claim.state()))
             }));

@@ -11,6 +11,7 @@ use std::sync::Arc;
 mod delivery;
 mod history;
 mod links;
+mod notices;
 mod schedule;
 pub use delivery::{
     racing_claims_let_exactly_one_fulfiler_deliver,
@@ -21,6 +22,9 @@ pub use history::{
     ledger_pages_newest_first, rewards_are_listed_with_their_state, rewards_page_newest_first,
 };
 pub use links::invoice_links_read_back_and_redelivery_changes_nothing;
+pub use notices::{
+    a_lost_race_writes_no_notification, a_transition_writes_its_notification_exactly_once,
+};
 pub use schedule::{
     racing_watermark_updates_let_exactly_one_win, schedule_index_pages_cover_every_entry_once,
     schedule_indexes_follow_the_committed_state, watermark_moves_only_from_the_day_it_is_at,
@@ -58,6 +62,8 @@ macro_rules! contract_tests {
             rewards_page_newest_first,
             reward_delivery_moves_only_from_the_state_last_read,
             racing_claims_let_exactly_one_fulfiler_deliver,
+            a_transition_writes_its_notification_exactly_once,
+            a_lost_race_writes_no_notification,
             waiting_rewards_are_listed_oldest_first_until_they_close,
             schedule_indexes_follow_the_committed_state,
             schedule_index_pages_cover_every_entry_once,

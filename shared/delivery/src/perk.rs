@@ -12,6 +12,9 @@
 //!  "value": null, "event": "evt_1", "created_at": "2026-05-01T12:00:00Z"}
 //! ```
 //!
+//! A merchant notification (`[notify]`, a row of kind `notification`) goes the same way to
+//! the `[notify] url`, signed with its `secret`, with the body of [`notification_body`].
+//!
 //! Any 2xx is delivered (its status is kept as the provider id); 410 Gone fails for good
 //! (the receiver says the endpoint is retired); other answers are retried inside the attempt
 //! with backoff and jitter ([`PerkRewards::with_retry_delays`]), then by later attempts (the
@@ -23,6 +26,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use saguaro_app::fulfil::{BoxFuture, Found, RewardDelivery, Sent};
 use saguaro_domain::RewardOutbox;
+use saguaro_domain::notify::Notice;
 use serde_json::json;
 
 use crate::http::{self, no_answer};
@@ -79,6 +83,9 @@ impl PerkRewards {
 
     /// The body sent for `row`.
     pub fn body(row: &RewardOutbox) -> Vec<u8> {
+        if let Some(notice) = &row.notice {
+            return notification_body(row, notice);
+        }
         let body = json!({
             "type": "reward.issued",
             "id": row.id,
@@ -148,6 +155,24 @@ impl PerkRewards {
         }
         last
     }
+}
+
+/// A merchant notification's body: `{"type", "program", "customer", "provider", "data",
+/// "occurred_at"}`, `data` being what the kind says (README "Notifying the merchant").
+pub fn notification_body(row: &RewardOutbox, notice: &Notice) -> Vec<u8> {
+    let mut data = serde_json::to_value(&notice.data).unwrap_or_default();
+    if let Some(fields) = data.as_object_mut() {
+        fields.remove("type");
+    }
+    let body = json!({
+        "type": notice.data.kind().as_str(),
+        "program": notice.program,
+        "customer": row.customer.id,
+        "provider": row.customer.provider.as_str(),
+        "data": data,
+        "occurred_at": row.created_at,
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
 }
 
 impl RewardDelivery for PerkRewards {

@@ -255,7 +255,7 @@ async fn when_the_fulfiler_dies_after_chargebee_accepted_then_recovery_finds_the
         .unwrap();
     assert!(
         store
-            .set_delivery(&at, &original.delivery, &claim.state())
+            .set_delivery(&at, &original.delivery, &claim.state(), None)
             .await
             .unwrap()
     );

@@ -58,6 +58,8 @@ pub struct Doc {
     qualifying_by_month: BTreeMap<u32, i64>,
     #[serde(rename = "tv", default, skip_serializing_if = "Option::is_none")]
     tier_review_on: Option<jiff::civil::Date>,
+    #[serde(rename = "xn", default, skip_serializing_if = "Option::is_none")]
+    expiring_notice_on: Option<jiff::civil::Date>,
     #[serde(rename = "tr", default, skip_serializing_if = "BTreeSet::is_empty")]
     tiers_reached: BTreeSet<String>,
     #[serde(rename = "g", default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -145,6 +147,7 @@ impl Doc {
             qualifying_lifetime: state.qualifying_lifetime,
             qualifying_by_month: state.qualifying_by_month.clone(),
             tier_review_on: state.tier_review_on,
+            expiring_notice_on: state.expiring_notice_on,
             tiers_reached: state.tiers_reached.clone(),
             grants: state.grants.clone(),
             caps: state
@@ -233,6 +236,7 @@ impl Doc {
         state.qualifying_by_month = self.qualifying_by_month;
         state.tier = tier;
         state.tier_review_on = self.tier_review_on;
+        state.expiring_notice_on = self.expiring_notice_on;
         state.tiers_reached = self.tiers_reached;
         state.grants = self.grants;
         state.caps = caps;

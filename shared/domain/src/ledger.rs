@@ -248,6 +248,9 @@ pub struct RewardOutbox {
     /// A perk's signing secret's name (`[[rewards]] secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// A merchant notification's content (kind [`RewardKind::Notification`], `[notify]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<crate::notify::Notice>,
     pub delivery: Delivery,
 }
 

@@ -25,6 +25,7 @@
 //!   [`links`].
 //! - How stores keep a customer's state in one compact record: [`codec`].
 //! - What the daily job reads by day and its calendar rules: [`schedule`].
+//! - Merchant notifications (`[notify]`): the rows and bodies' data, [`notify`].
 //! - The ports adapters implement (customer state and history stores, the clock): [`ports`].
 
 pub mod codec;
@@ -34,6 +35,7 @@ pub mod ids;
 pub mod ledger;
 pub mod links;
 pub mod money;
+pub mod notify;
 pub mod ports;
 pub mod program;
 pub mod schedule;

@@ -335,11 +335,16 @@ pub trait RewardStore: Send + Sync {
 
     /// Sets the row's delivery to `next` if it is exactly `expected` now: `true` if written,
     /// `false` if the row is in another state (someone else moved it) or absent.
+    ///
+    /// `notice` (a merchant notification of the outcome, `[notify]`) is inserted in the same
+    /// atomic write, at [`crate::notify::notice_position`] of `at`, and only if the update is
+    /// written: a lost race writes none, and a repeated transition finds the row moved.
     fn set_delivery(
         &self,
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Up to `limit` rows still waiting ([`RewardOutbox::waiting_since`]) since before
@@ -364,8 +369,9 @@ impl<T: RewardStore> RewardStore for std::sync::Arc<T> {
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        (**self).set_delivery(at, expected, next)
+        (**self).set_delivery(at, expected, next, notice)
     }
 
     fn waiting_rewards(

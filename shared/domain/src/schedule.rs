@@ -48,7 +48,8 @@ pub struct ScheduleIndex {
     /// The day the daily job next visits the customer with `points.expired` (after it):
     /// the last day of the soonest-expiring lot, or, in a rolling-12-month program, the
     /// last day before a month leaves the window and may lower the tier
-    /// ([`CustomerState::tier_review_on`]), whichever comes first.
+    /// ([`CustomerState::tier_review_on`]), or the day before a `points.expiring` notice is
+    /// due ([`CustomerState::expiring_notice_on`]), whichever comes first.
     pub expires: Option<Date>,
     /// One entry per subscription whose start is known, by subscription id.
     pub subscriptions: Vec<ScheduledSubscription>,
@@ -62,6 +63,7 @@ impl ScheduleIndex {
                 .iter()
                 .filter_map(|l| l.expires_on)
                 .chain(state.tier_review_on)
+                .chain(state.expiring_notice_on)
                 .min(),
             subscriptions: state
                 .subscriptions

@@ -114,6 +114,11 @@ pub struct CustomerState {
     /// daily job re-evaluates the customer the day after.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tier_review_on: Option<Date>,
+    /// `[notify]` with `points.expiring`: the day before the next notice is due (the
+    /// soonest lot whose last day is `expiring_days` after a day still to come). The daily
+    /// job visits the customer the day after, and the engine writes the notice then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiring_notice_on: Option<Date>,
     /// Tiers ever entered (`on_tier` rewards are issued once).
     pub tiers_reached: BTreeSet<String>,
     /// Named access grants from `access` rewards.
@@ -149,6 +154,7 @@ impl CustomerState {
             qualifying_by_month: BTreeMap::new(),
             tier: None,
             tier_review_on: None,
+            expiring_notice_on: None,
             tiers_reached: BTreeSet::new(),
             grants: BTreeSet::new(),
             caps: Vec::new(),

@@ -77,6 +77,7 @@ fn reward(c: &CustomerId, id: &str) -> RewardOutbox {
         grant: None,
         url: None,
         secret: None,
+        notice: None,
         delivery: Delivery::pending(),
     }
 }

@@ -307,6 +307,7 @@ impl RewardStore for EmbeddedStore {
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> Result<bool, StoreError> {
         let Some(entry) = self.entry(&at.customer)? else {
             return Ok(false);
@@ -320,6 +321,13 @@ impl RewardStore for EmbeddedStore {
             return Ok(false);
         }
         row.delivery = next.clone();
+        // Under the same lock: the notification exists exactly when the transition does.
+        if let Some(notice) = notice {
+            let pos = saguaro_domain::notify::notice_position(at.at);
+            if let Err(j) = c.rewards.binary_search_by_key(&pos, |(p, _)| *p) {
+                c.rewards.insert(j, (pos, notice.clone()));
+            }
+        }
         Ok(true)
     }
 

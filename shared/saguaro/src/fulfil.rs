@@ -8,7 +8,7 @@
 //! Adapters come from the environment ([`deliveries_from_env`]): Stripe with
 //! `STRIPE_API_KEY` (base URL `STRIPE_API_BASE_URL`), Chargebee with `CHARGEBEE_SITE` and
 //! `CHARGEBEE_API_KEY` (base URL `CHARGEBEE_API_BASE_URL`), perks with the secrets their
-//! rewards name. Without keys a provider's rewards stay pending and the rewards route says
+//! rewards and `[notify]` name. Without keys a provider's rewards stay pending and the rewards route says
 //! why (`waiting_for`).
 
 use std::sync::Arc;
@@ -30,7 +30,7 @@ use saguaro_domain::ports::{
 };
 use saguaro_domain::secret::Secret;
 use saguaro_domain::state::CustomerState;
-use saguaro_domain::{Delivery, RewardOutbox};
+use saguaro_domain::{Delivery, Program, RewardOutbox};
 use saguaro_stripe_api::{StripeApi, StripeRewards};
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -88,12 +88,14 @@ pub fn start<S>(
     store: Arc<S>,
     deliveries: Deliveries,
     clock: Arc<dyn Clock>,
+    program: &Program,
 ) -> (Arc<AfterCommit<S>>, WaitingReason)
 where
     S: RewardStore + 'static,
 {
     let deliveries = Arc::new(deliveries);
-    let fulfiler = Arc::new(Fulfiler::new(store.clone(), deliveries.clone(), clock));
+    let fulfiler =
+        Arc::new(Fulfiler::new(store.clone(), deliveries.clone(), clock).with_notify(program));
     let (handoff, mut queue) = mpsc::channel::<RewardRef>(QUEUE);
     let worker = fulfiler.clone();
     tokio::spawn(async move {
@@ -197,8 +199,9 @@ impl<S: RewardStore> RewardStore for AfterCommit<S> {
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> Result<bool, StoreError> {
-        self.inner.set_delivery(at, expected, next).await
+        self.inner.set_delivery(at, expected, next, notice).await
     }
 
     async fn waiting_rewards(

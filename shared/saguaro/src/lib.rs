@@ -312,7 +312,7 @@ impl Runner {
             + InvoiceLinkStore
             + 'static,
     {
-        let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock));
+        let (store, waiting) = fulfil::start(store, deliveries, Arc::new(SystemClock), &program);
         Self::build(store, rejected, program, secrets, stripe_api, Some(waiting))
     }
 

@@ -580,8 +580,12 @@ fn main() -> ExitCode {
         } => run_tick(&program, &data, date),
         Command::Check { file } => match load_program(&file) {
             Ok(p) => {
+                let notify = p.notify.as_ref().map_or_else(String::new, |n| {
+                    let kinds: Vec<_> = n.kinds.iter().map(|k| k.as_str()).collect();
+                    format!(", notifications ({}) to {}", kinds.join(", "), n.url)
+                });
                 println!(
-                    "{}: ok: \"{}\" (version {}): {} earn rules, {} tiers, {} promotions, {} rewards",
+                    "{}: ok: \"{}\" (version {}): {} earn rules, {} tiers, {} promotions, {} rewards{notify}",
                     file.display(),
                     p.name,
                     p.version,

@@ -98,10 +98,11 @@ impl RewardStore for LocalStore {
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> Result<bool, StoreError> {
         match self {
-            Self::Memory(s) => s.set_delivery(at, expected, next).await,
-            Self::Sqlite(s) => s.set_delivery(at, expected, next).await,
+            Self::Memory(s) => s.set_delivery(at, expected, next, notice).await,
+            Self::Sqlite(s) => s.set_delivery(at, expected, next, notice).await,
         }
     }
 

@@ -41,6 +41,57 @@ fn when_example_program_is_checked_then_it_passes() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok: \"Acme Rewards\""));
 }
 
+/// The example program with `notify` appended, in a file of its own.
+fn with_notify(name: &str, notify: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("saguaro-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/program.example.toml"
+    ))
+    .unwrap();
+    std::fs::write(&path, format!("{source}\n[notify]\n{notify}\n")).unwrap();
+    path
+}
+
+#[test]
+fn when_notify_is_checked_then_a_good_section_is_summed_up_and_a_bad_kind_is_named() {
+    let good = with_notify(
+        "notify-good.toml",
+        "url = \"https://app.example.com/n\"\nkinds = [\"tier.changed\", \"reward.failed\"]\nsecret = \"NOTIFY\"",
+    );
+    let out = saguaro()
+        .args(["check", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("notifications (tier.changed, reward.failed) to https://app.example.com/n"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bad = with_notify(
+        "notify-bad.toml",
+        "url = \"https://app.example.com/n\"\nkinds = [\"tier.lost\"]\nsecret = \"NOTIFY\"",
+    );
+    let out = saguaro()
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`notify.kinds`: `tier.lost` is not a notification kind"),
+        "{err}"
+    );
+}
+
 #[test]
 fn when_program_is_invalid_then_check_and_serve_exit_non_zero_naming_key_and_line() {
     let bad = bad_program();

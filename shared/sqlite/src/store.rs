@@ -180,13 +180,15 @@ impl RewardStore for SqliteStore {
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> Result<bool, StoreError> {
         let (at, expected, next) = (at.clone(), expected.clone(), next.clone());
+        let notice = notice.cloned();
         let conn = self.deliveries.clone();
         let out = tokio::task::spawn_blocking(move || {
             // A panic mid-update rolled its transaction back: the connection is still usable.
             let mut conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            rows::set_delivery(&mut conn, &at, &expected, &next)
+            rows::set_delivery(&mut conn, &at, &expected, &next, notice.as_ref())
         })
         .await
         .map_err(Error::Task)?;

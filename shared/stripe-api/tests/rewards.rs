@@ -262,7 +262,7 @@ async fn when_the_fulfiler_dies_after_stripe_accepted_then_a_retry_days_later_cr
     let claim = original.delivery.claim(clock.now(), LEASE).unwrap();
     assert!(
         store
-            .set_delivery(&at, &original.delivery, &claim.state())
+            .set_delivery(&at, &original.delivery, &claim.state(), None)
             .await
             .unwrap()
     );

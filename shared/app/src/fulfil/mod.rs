@@ -19,8 +19,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
+use saguaro_domain::notify::Notify;
 use saguaro_domain::ports::{Clock, RewardRef, RewardStore, StoreError};
-use saguaro_domain::program::RewardKind;
+use saguaro_domain::program::{Program, RewardKind};
 use saguaro_domain::{Delivery, Provider, RewardOutbox};
 use tracing::{info, warn};
 
@@ -151,7 +152,10 @@ impl Deliveries {
         }
         match (row.kind, row.customer.provider) {
             (RewardKind::Access, _) => Route::Access,
-            (RewardKind::Perk, _) => pick(&self.perk, &self.perk_missing),
+            // A merchant notification is posted and signed as a perk is.
+            (RewardKind::Perk | RewardKind::Notification, _) => {
+                pick(&self.perk, &self.perk_missing)
+            }
             (_, Provider::Stripe) => pick(&self.stripe, &self.stripe_missing),
             (_, Provider::Chargebee) => pick(&self.chargebee, &self.chargebee_missing),
             (_, _) => {
@@ -201,6 +205,9 @@ pub struct Fulfiler<S, D> {
     store: S,
     delivery: D,
     clock: Arc<dyn Clock>,
+    /// `[notify]` and the program's name: `reward.issued` / `reward.failed` rows are
+    /// written with the transition they report.
+    notify: Option<(String, Notify)>,
 }
 
 impl<S, D> std::fmt::Debug for Fulfiler<S, D> {
@@ -215,7 +222,15 @@ impl<S: RewardStore, D: RewardDelivery> Fulfiler<S, D> {
             store,
             delivery,
             clock,
+            notify: None,
         }
+    }
+
+    /// Writes the program's `[notify]` `reward.issued` / `reward.failed` notifications in
+    /// the same store operation as each reward's transition (none without the section).
+    pub fn with_notify(mut self, program: &Program) -> Self {
+        self.notify = program.notify.clone().map(|n| (program.name.clone(), n));
+        self
     }
 
     pub fn delivery(&self) -> &D {
@@ -235,16 +250,42 @@ impl<S: RewardStore, D: RewardDelivery> Fulfiler<S, D> {
             return Ok(Done::Skipped);
         };
         let held = claim.state();
-        if !self.store.set_delivery(at, &row.delivery, &held).await? {
+        if !self
+            .store
+            .set_delivery(at, &row.delivery, &held, None)
+            .await?
+        {
             return Ok(Done::Skipped);
         }
         let (next, done) = self.attempt(&row, &claim).await;
-        if !self.store.set_delivery(at, &held, &next).await? {
+        let notice = self
+            .notify
+            .as_ref()
+            .and_then(|(program, n)| n.of_outcome(program, &row, &next, self.clock.now()));
+        if !self
+            .store
+            .set_delivery(at, &held, &next, notice.as_ref())
+            .await?
+        {
             // Our lease ran out and another fulfiler took over; it looks before sending.
             warn!(reward = %row.id, "reward claim was taken over before the outcome was written");
             return Ok(Done::Skipped);
         }
         info!(reward = %row.id, attempt = claim.attempt, status = next.status(), "reward attempt");
+        if notice.is_some() {
+            // Written with the outcome; sent at once (the stream or the sweep would also
+            // find it, and its claim keeps it to one delivery).
+            let at = RewardRef {
+                customer: at.customer.clone(),
+                at: saguaro_domain::notify::notice_position(at.at),
+            };
+            match Box::pin(self.fulfil(&at)).await {
+                Ok(sent) => info!(notification = %at.at, outcome = ?sent, "notification attempt"),
+                Err(e) => {
+                    warn!(error = %e, "notification delivery failed on the store; the sweep retries")
+                }
+            }
+        }
         Ok(done)
     }
 

@@ -14,6 +14,7 @@
 //! - [`lots`]: where points live until spent, reversed or expired; consumption, deficit,
 //!   expiry and operator adjustments;
 //! - [`rewards`]: automatic redemption and the reward outbox;
+//! - [`notices`]: the merchant notifications (`[notify]`) an event's commit carries;
 //! - [`tiers`]: qualifying points ([`qualifying_points`]) and the tier after the event;
 //! - [`referral`]: a referred customer's conversion and the referrer's follow-up;
 //! - [`subscriptions`]: subscription snapshots, and what `subscription.changed` means.
@@ -25,6 +26,7 @@
 pub mod caps;
 pub mod earn;
 pub mod lots;
+pub mod notices;
 pub mod payments;
 pub mod referral;
 pub mod refunds;
@@ -261,11 +263,15 @@ impl Run<'_> {
     /// old counters and months (which, with the payment records pruned before the event,
     /// keeps the state bounded), and the follow-ups kept in the state until applied.
     fn finish(mut self) -> Result<Outcome> {
+        let tier_before = self.state.tier.clone();
         self.recompute_tier()?;
+        self.notify_tier_change(tier_before);
         self.redeem()?;
+        self.notify_expiring()?;
         self.prune_caps();
         self.prune_qualifying_months();
         self.schedule_tier_review()?;
+        self.schedule_expiring_notice()?;
         self.state.pending.extend(self.follow_ups.iter().cloned());
         Ok(Outcome {
             state: self.state,

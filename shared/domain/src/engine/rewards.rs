@@ -34,6 +34,8 @@ impl Run<'_> {
                     continue;
                 }
                 RewardKind::Access | RewardKind::Coupon | RewardKind::Perk => 1,
+                // Never a `[[rewards]]` kind.
+                RewardKind::Notification => continue,
             };
             // quantity ≤ balance / cost: the product cannot exceed the balance.
             let points = checked(quantity.checked_mul(cost))?;
@@ -112,6 +114,7 @@ impl Run<'_> {
             grant: reward.grant.clone(),
             url: reward.url.clone(),
             secret: reward.secret.clone(),
+            notice: None,
             delivery: Delivery::pending(),
         });
         Ok(())

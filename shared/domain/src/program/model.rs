@@ -24,6 +24,8 @@ pub struct Program {
     pub promotions: Vec<Promotion>,
     pub rewards: Vec<Reward>,
     pub expiry: Option<Expiry>,
+    /// `[notify]`: what the merchant's own app hears about (`None`: nothing is sent).
+    pub notify: Option<crate::notify::Notify>,
     /// How many days after a payment's day (program timezone) its record is kept for refunds
     /// (`[program] refund_window_days`, default [`DEFAULT_REFUND_WINDOW_DAYS`]). A refund of
     /// an older payment reverses nothing.
@@ -129,6 +131,8 @@ pub enum RewardKind {
     Coupon,
     Access,
     Perk,
+    /// Not a `[[rewards]]` kind: a merchant notification (`[notify]`) in the reward outbox.
+    Notification,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -67,6 +67,7 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub(super) rewards: Vec<Spanned<RawReward>>,
     pub(super) expiry: Option<Spanned<RawExpiry>>,
+    pub(super) notify: Option<Spanned<RawNotify>>,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +140,15 @@ pub(super) struct RawReward {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawExpiry {
     pub(super) after_days: Spanned<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNotify {
+    pub(super) url: Spanned<String>,
+    pub(super) kinds: Spanned<Vec<Spanned<String>>>,
+    pub(super) secret: Option<Spanned<String>>,
+    pub(super) expiring_days: Option<Spanned<i64>>,
 }
 
 #[cfg(test)]

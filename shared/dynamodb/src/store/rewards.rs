@@ -1,5 +1,7 @@
 //! Reward delivery state on [`DynamoStore`] ([`RewardStore`]): conditional updates of a
-//! reward row and the sweep's query of waiting rows.
+//! reward row and the sweep's query of waiting rows. A transition that carries a merchant
+//! notification (`[notify]`) is one `TransactWriteItems`: the conditional update of the row
+//! and the put of the notification row (`attribute_not_exists`), so both or neither.
 
 use jiff::Timestamp;
 use saguaro_domain::Delivery;
@@ -100,6 +102,81 @@ impl DynamoStore {
         }
     }
 
+    /// The conditional update of the row at `at` from `expected` to `next` (a terminal
+    /// state, which leaves the waiting index) with the put of `notice`, in one transaction.
+    /// `false` when the row was not `expected` (nothing written).
+    async fn update_delivery_noting(
+        &self,
+        at: &RewardRef,
+        expected: &Delivery,
+        next: &Delivery,
+        notice: &RewardOutbox,
+    ) -> Result<bool> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+
+        if next.status() != "delivered" && next.status() != "failed" {
+            // Notifications are of outcomes only; anything else is a plain update.
+            return self.update_delivery(at, expected, next).await;
+        }
+        let pk = keys::customer_pk(&at.customer);
+        let sk = keys::reward_sk(at.at);
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key(keys::PK, item::str_value(pk))
+            .key(keys::SK, item::str_value(sk))
+            .expression_attribute_names("#ds", keys::DELIVERY_STATE)
+            .expression_attribute_names("#d", keys::DELIVERY)
+            .expression_attribute_names("#gpk", keys::GSI1_PK)
+            .expression_attribute_names("#gsk", keys::GSI1_SK)
+            .expression_attribute_values(":expected", item::delivery_value(expected)?)
+            .expression_attribute_values(":next", item::delivery_value(next)?)
+            .expression_attribute_values(":status", item::str_value(next.status()))
+            .update_expression("SET #ds = :next, #d = :status REMOVE #gpk, #gsk");
+        update = if *expected == Delivery::pending() {
+            update
+                .condition_expression(
+                    "#ds = :expected OR (attribute_not_exists(#ds) AND #d = :pending)",
+                )
+                .expression_attribute_values(":pending", item::str_value("pending"))
+        } else {
+            update.condition_expression("#ds = :expected")
+        };
+        let update = update
+            .build()
+            .map_err(|e| Error::build("TransactWriteItems", e))?;
+        let position = saguaro_domain::notify::notice_position(at.at);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item::reward_item(notice, position)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map_err(|e| Error::build("TransactWriteItems", e))?;
+        let sent = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) => match e.as_service_error() {
+                // The row moved (a lost race, a repeated transition) or its notification is
+                // already there: nothing was written.
+                Some(TransactWriteItemsError::TransactionCanceledException(c))
+                    if c.cancellation_reasons()
+                        .iter()
+                        .any(|r| r.code() == Some("ConditionalCheckFailed")) =>
+                {
+                    Ok(false)
+                }
+                _ => Err(Error::request("TransactWriteItems", e)),
+            },
+        }
+    }
+
     async fn waiting(
         &self,
         before: Timestamp,
@@ -163,8 +240,15 @@ impl RewardStore for DynamoStore {
         at: &RewardRef,
         expected: &Delivery,
         next: &Delivery,
+        notice: Option<&RewardOutbox>,
     ) -> Result<bool, StoreError> {
-        Ok(self.update_delivery(at, expected, next).await?)
+        Ok(match notice {
+            Some(notice) => {
+                self.update_delivery_noting(at, expected, next, notice)
+                    .await?
+            }
+            None => self.update_delivery(at, expected, next).await?,
+        })
     }
 
     async fn waiting_rewards(
@@ -173,5 +257,66 @@ impl RewardStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<(RewardRef, RewardOutbox)>, StoreError> {
         Ok(self.waiting(before, limit).await?)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use saguaro_domain::notify::{Notification, Notify, NotifyKind, notice_position};
+    use saguaro_domain::ports::RewardPosition;
+    use saguaro_domain::{CustomerId, EventId, Provider};
+
+    use crate::{item, size};
+
+    /// The extra item a notification adds (README "Notifying the merchant"): one reward row
+    /// under 1 KB, so 2 write units in a transaction. Prints the sizes.
+    #[test]
+    fn when_a_notification_row_is_laid_out_then_it_is_one_item_under_a_kilobyte() {
+        let notify = Notify {
+            url: "https://app.example.com/hooks/saguaro".to_owned(),
+            kinds: NotifyKind::ALL.into_iter().collect::<BTreeSet<_>>(),
+            secret: "NOTIFY".to_owned(),
+            expiring_days: 7,
+        };
+        let c = CustomerId::new(Provider::Stripe, "cus_QXk3nR0aB1cD2e");
+        let at = "2026-05-01T12:00:00Z".parse().unwrap();
+        let e = EventId::new("evt_1QXk3nR0aB1cD2eFgHiJkLmN");
+        let rows = [
+            Notification::TierChanged {
+                from: Some("Member".into()),
+                to: Some("Gold".into()),
+            },
+            Notification::PointsExpiring {
+                points: 1200,
+                date: jiff::civil::date(2026, 5, 31),
+            },
+            Notification::RewardIssued {
+                reward_id: format!("{c}/12"),
+                reward: "credit-10".into(),
+                kind: saguaro_domain::program::RewardKind::BillingCredit,
+                quantity: 1,
+                value: Some(saguaro_domain::Money::new(1000, "usd".parse().unwrap())),
+                coupon: None,
+                grant: None,
+                provider_id: Some("cbtxn_1QXk3nR0aB1cD2eFgHiJkLmN".into()),
+            },
+        ];
+        for data in rows {
+            let kind = data.kind().as_str();
+            let row = notify
+                .row("Acme Rewards", format!("{c}/12/{kind}"), &c, &e, at, data)
+                .unwrap();
+            let pos = notice_position(RewardPosition {
+                version: 7,
+                index: 0,
+            });
+            let bytes = size::item_size(&item::reward_item(&row, pos).unwrap());
+            println!("figure: {kind} notification item: {bytes} bytes");
+            assert!(bytes < 1024, "{kind}: {bytes}");
+            assert_eq!(size::transactional_write_units(bytes), 2);
+        }
     }
 }

@@ -86,9 +86,10 @@ impl RewardStore for OneAtATime {
         at: &RewardRef,
         expected: &saguaro_domain::Delivery,
         next: &saguaro_domain::Delivery,
+        notice: Option<&saguaro_domain::RewardOutbox>,
     ) -> Result<bool, StoreError> {
         let _turn = ONE_AT_A_TIME.lock().await;
-        self.0.set_delivery(at, expected, next).await
+        self.0.set_delivery(at, expected, next, notice).await
     }
 
     async fn waiting_rewards(

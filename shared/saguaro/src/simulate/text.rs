@@ -190,5 +190,6 @@ pub fn kind(k: saguaro_domain::program::RewardKind) -> &'static str {
         RewardKind::Coupon => "coupon",
         RewardKind::Access => "access",
         RewardKind::Perk => "perk",
+        RewardKind::Notification => "notification",
     }
 }

@@ -428,12 +428,14 @@ pub fn reward_at(conn: &Connection, r: &RewardRef) -> Result<Option<RewardOutbox
 }
 
 /// Sets the delivery of the row at `r` to `next` if it is `expected`, in one immediate
-/// transaction (the write lock is held from the read to the write, across processes too).
+/// transaction (the write lock is held from the read to the write, across processes too),
+/// with the outcome's `notice` row, if any, inserted in the same transaction.
 pub fn set_delivery(
     conn: &mut Connection,
     r: &RewardRef,
     expected: &Delivery,
     next: &Delivery,
+    notice: Option<&RewardOutbox>,
 ) -> Result<bool> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let Some(mut row) = reward_at(&tx, r)? else {
@@ -457,6 +459,15 @@ pub fn set_delivery(
         json("reward", &row)?,
         waiting_micros(&row)
     ])?;
+    if let Some(notice) = notice {
+        let at = saguaro_domain::notify::notice_position(r.at);
+        insert_reward(
+            &tx,
+            notice,
+            version,
+            usize::try_from(at.index).unwrap_or(usize::MAX),
+        )?;
+    }
     tx.commit()?;
     Ok(true)
 }

@@ -110,8 +110,9 @@ impl RewardStore for TempStore {
         at: &RewardRef,
         expected: &saguaro_domain::Delivery,
         next: &saguaro_domain::Delivery,
+        notice: Option<&saguaro_domain::RewardOutbox>,
     ) -> Result<bool, StoreError> {
-        self.store().set_delivery(at, expected, next).await
+        self.store().set_delivery(at, expected, next, notice).await
     }
 
     async fn waiting_rewards(

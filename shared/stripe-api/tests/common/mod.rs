@@ -53,6 +53,7 @@ pub fn row(provider: Provider, kind: RewardKind) -> RewardOutbox {
         grant: Some("gold-lounge".to_owned()),
         url: None,
         secret: None,
+        notice: None,
         delivery: Delivery::pending(),
     }
 }

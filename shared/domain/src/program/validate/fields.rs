@@ -47,6 +47,45 @@ impl Validator<'_> {
         Ok(*v.get_ref())
     }
 
+    /// The name of the variable (locally) or SSM parameter (deployed) holding a signing
+    /// secret: `A-Z`, `0-9`, `_`, at most 128 bytes, never the secret itself.
+    pub(super) fn secret_name(&self, key: &str, v: &Spanned<String>) -> Result<(), ProgramError> {
+        let name = v.get_ref();
+        let valid = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if valid {
+            Ok(())
+        } else {
+            self.err(
+                key,
+                v.span(),
+                "the name of the variable that holds the secret: A-Z, 0-9 and _ \
+                 (`PERK_ACME`), not the secret itself",
+            )
+        }
+    }
+
+    /// An `http://` or `https://` URL (a perk's, `[notify] url`).
+    pub(super) fn http_url(&self, key: &str, v: &Spanned<String>) -> Result<(), ProgramError> {
+        let u = v.get_ref();
+        let rest = u
+            .strip_prefix("https://")
+            .or_else(|| u.strip_prefix("http://"));
+        match rest {
+            Some(host)
+                if !host.is_empty()
+                    && !host.starts_with('/')
+                    && !u.contains(char::is_whitespace) =>
+            {
+                Ok(())
+            }
+            _ => self.err(key, v.span(), "must be an http(s) URL"),
+        }
+    }
+
     pub(super) fn positive(&self, key: &str, v: &Spanned<i64>) -> Result<i64, ProgramError> {
         if *v.get_ref() < 1 {
             return self.err(key, v.span(), "must be at least 1");

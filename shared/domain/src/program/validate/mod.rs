@@ -5,6 +5,7 @@
 pub mod earn;
 pub mod expiry;
 pub mod fields;
+pub mod notify;
 pub mod promotions;
 pub mod refunds;
 pub mod rewards;
@@ -78,6 +79,10 @@ impl<'a> Validator<'a> {
         let promotions = self.promotions(raw.promotions, &timezone)?;
         let rewards = self.rewards(raw.rewards, &tiers)?;
         let expiry = raw.expiry.map(|e| self.expiry(e.get_ref())).transpose()?;
+        let notify = raw
+            .notify
+            .map(|n| self.notify(n, expiry.as_ref()))
+            .transpose()?;
 
         let digest = Sha256::digest(self.source.as_bytes());
         Ok(Program {
@@ -90,6 +95,7 @@ impl<'a> Validator<'a> {
             promotions,
             rewards,
             expiry,
+            notify,
             refund_window_days,
             version: ProgramVersion(hex::encode(&digest[..8])),
         })

@@ -112,20 +112,7 @@ impl Validator<'_> {
             if kind != RewardKind::Perk {
                 return self.err("rewards.secret", secret.span(), "only a perk has a secret");
             }
-            let name = secret.get_ref();
-            let valid = !name.is_empty()
-                && name.len() <= 128
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
-            if !valid {
-                return self.err(
-                    "rewards.secret",
-                    secret.span(),
-                    "the name of the variable that holds the secret: A-Z, 0-9 and _ \
-                     (`PERK_ACME`), not the secret itself",
-                );
-            }
+            self.secret_name("rewards.secret", secret)?;
         }
         match kind {
             RewardKind::BillingCredit => needs(!value.is_empty(), "value"),
@@ -133,13 +120,13 @@ impl Validator<'_> {
             RewardKind::Access => needs(rw.grant.is_some(), "grant"),
             RewardKind::Perk => {
                 needs(rw.url.is_some(), "url")?;
-                if let Some(u) = &rw.url
-                    && !(u.get_ref().starts_with("https://") || u.get_ref().starts_with("http://"))
-                {
-                    return self.err("rewards.url", u.span(), "must be an http(s) URL");
+                match &rw.url {
+                    Some(u) => self.http_url("rewards.url", u),
+                    None => Ok(()),
                 }
-                Ok(())
             }
+            // Not a kind the file may name (refused above).
+            RewardKind::Notification => Ok(()),
         }
     }
 }
