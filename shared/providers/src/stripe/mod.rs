@@ -3,6 +3,7 @@
 
 pub mod normalise;
 pub mod signature;
+mod wire;
 
 pub use normalise::{NormaliseError, Normalised, normalise};
 pub use signature::{
