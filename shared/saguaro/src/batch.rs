@@ -30,22 +30,11 @@ pub(crate) fn export(
     table: Option<String>,
 ) -> ExitCode {
     use saguaro::export::{Format, What};
-    let program = match load_program(program) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {}", program_error(&e));
-            return ExitCode::FAILURE;
-        }
+    let Some(program) = program_at(program) else {
+        return ExitCode::FAILURE;
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let what = match what {
         ExportWhat::Ledger => What::Ledger,
@@ -123,15 +112,8 @@ pub(crate) fn utc_midnight(d: jiff::civil::Date) -> jiff::Timestamp {
 }
 
 pub(crate) fn import(provider: ImportProvider) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -218,12 +200,8 @@ pub(crate) fn backfill(
     data: &std::path::Path,
     queue_url: Option<String>,
 ) -> ExitCode {
-    let program = match load_program(program) {
-        Ok(p) => Arc::new(p),
-        Err(e) => {
-            eprintln!("error: {}", program_error(&e));
-            return ExitCode::FAILURE;
-        }
+    let Some(program) = program_at(program).map(Arc::new) else {
+        return ExitCode::FAILURE;
     };
     let size = std::fs::metadata(events).map(|m| m.len()).unwrap_or(0);
     let reading = saguaro::simulate::bar(size, "reading  {bar:40.cyan/blue} {bytes}/{total_bytes}");
@@ -245,15 +223,8 @@ pub(crate) fn backfill(
             return ExitCode::FAILURE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime() else {
+        return ExitCode::FAILURE;
     };
     let bar = saguaro::simulate::bar(
         history.len() as u64,
@@ -278,11 +249,7 @@ pub(crate) fn backfill(
 
 /// `saguaro backfill --queue-url`: the history onto the deployed earn queue.
 pub(crate) fn backfill_queue(url: String, history: &[saguaro::simulate::HistoryEvent]) -> ExitCode {
-    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    else {
-        eprintln!("error: cannot start the runtime");
+    let Some(runtime) = runtime() else {
         return ExitCode::FAILURE;
     };
     let bar = saguaro::simulate::bar(
@@ -304,6 +271,31 @@ pub(crate) fn backfill_queue(url: String, history: &[saguaro::simulate::HistoryE
             print_error(&e);
             eprintln!("run the backfill again to resume");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// A current-thread runtime for one command; `None` (the error printed) if it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => Some(r),
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            None
+        }
+    }
+}
+
+/// The program file at `path`; `None` (its errors printed) if it cannot be used.
+fn program_at(path: &std::path::Path) -> Option<saguaro_domain::Program> {
+    match load_program(path) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            eprintln!("error: {}", program_error(&e));
+            None
         }
     }
 }
