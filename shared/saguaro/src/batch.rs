@@ -70,13 +70,7 @@ pub(crate) fn export(
             ExitCode::SUCCESS
         }
         Err(e) => {
-            let mut msg = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                msg.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", saguaro::simulate::run::chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -178,13 +172,7 @@ pub(crate) fn import(provider: ImportProvider) -> ExitCode {
             ExitCode::SUCCESS
         }
         (Err(e), _) => {
-            let mut msg = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                msg.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", saguaro::simulate::run::chain(&e));
             ExitCode::FAILURE
         }
         (_, Err(e)) => {

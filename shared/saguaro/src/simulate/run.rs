@@ -253,8 +253,8 @@ async fn apply(
     Ok(())
 }
 
-/// An error and its causes, on one line.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes, on one line, joined by `: `.
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
